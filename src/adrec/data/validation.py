@@ -1,0 +1,199 @@
+"""Validation of frequency tables: one place that turns raw rows into clean (user, interest, frequency)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from adrec.data.tables import FrequencyColumns, id_column_as_text
+from adrec.errors import DataValidationError
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_POLICIES = ("sum", "mean", "last", "error")
+DEFAULT_DUPLICATE_POLICY = "sum"
+
+
+@dataclass
+class DataReport:
+    """What loading found in the input: sizes, merged duplicates and warnings.
+
+    ``warnings`` holds one sentence per finding that does not stop loading,
+    such as IDs missing from the users table; front ends show them.
+    """
+
+    sources: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    pairs: int = 0
+    duplicate_rows: int = 0
+    duplicate_policy: str = DEFAULT_DUPLICATE_POLICY
+    event_log: bool = False
+    users: int = 0
+    interests: int = 0
+    single_row_users: int = 0
+    single_row_interests: int = 0
+    users_missing_from_table: int = 0
+    interests_missing_from_table: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a warning and log it."""
+        self.warnings.append(message)
+        logger.warning(message)
+
+    def to_dict(self) -> dict:
+        """Return the report as JSON-ready data."""
+        return dict(self.__dict__)
+
+
+def _bad_row_error(path: Path, column: str, mask: np.ndarray, values: pd.Series, problem: str,
+                   fix: str) -> DataValidationError:
+    """Build the error for the first row where ``mask`` is true."""
+    row = int(np.argmax(mask))
+    count = int(mask.sum())
+    more = f" ({count - 1:,} more rows like it)" if count > 1 else ""
+    return DataValidationError(
+        f"{path}: column {column!r} at data row {row + 1} (line {row + 2}) has {values.iloc[row]!r}, "
+        f"{problem}{more}; {fix}"
+    )
+
+
+def parse_frequency(values: pd.Series, path: Path, column: str) -> np.ndarray:
+    """Convert a frequency column to ``float64``, rejecting anything but finite numbers >= 0.
+
+    Zeros are kept: a zero frequency is a valid observation. Empty cells, text,
+    NaN, infinities and negative numbers raise :class:`DataValidationError`
+    naming the first bad row and its value.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype("float64").to_numpy()
+        text = values
+    else:
+        text = values.astype(str).str.strip()
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
+        not_numeric = np.isnan(numbers) & ~text.str.lower().isin(["nan", "", "na", "null", "none"])
+        not_numeric = not_numeric.to_numpy()
+        if not_numeric.any():
+            raise _bad_row_error(path, column, not_numeric, values, "which is not a number",
+                                 "frequency must be a finite number >= 0")
+
+    missing = np.isnan(numbers)
+    if missing.any():
+        raise _bad_row_error(path, column, missing, values, "a missing value (NaN or empty)",
+                             "fill it in or drop the row before training")
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        raise _bad_row_error(path, column, infinite, values, "which is infinite",
+                             "frequency must be a finite number >= 0")
+    negative = numbers < 0
+    if negative.any():
+        raise _bad_row_error(path, column, negative, values, "which is negative",
+                             "frequency must be a finite number >= 0")
+    return numbers
+
+
+def parse_timestamp(values: pd.Series, path: Path, column: str) -> np.ndarray:
+    """Convert a timestamp column to Unix seconds (``int64``).
+
+    Numbers are taken as Unix seconds; text is parsed as a date or date-time
+    (ISO 8601 recommended). Unparseable or empty cells raise an error.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.to_datetime(values, utc=True)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce")
+        if not numbers.isna().any():
+            return numbers.astype("float64").round().astype("int64").to_numpy()
+        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        raise _bad_row_error(path, column, bad, values, "which is not a date or Unix time",
+                             "use ISO 8601 (2024-05-31T12:00:00) or Unix seconds")
+    seconds = (parsed - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
+    return seconds.astype("int64").to_numpy()
+
+
+def clean_frequency_table(
+    frame: pd.DataFrame,
+    columns: FrequencyColumns,
+    path: Path,
+    report: DataReport,
+    duplicates: str = DEFAULT_DUPLICATE_POLICY,
+) -> pd.DataFrame:
+    """Turn a raw frequency table into one row per (user, interest) pair.
+
+    What happens to each kind of row:
+
+    * IDs become text exactly as written; an empty ID cell is an error.
+    * Frequencies must be finite numbers >= 0 (see :func:`parse_frequency`);
+      zeros are kept as observed pairs.
+    * An event log (no frequency column) is counted: each row is one engagement.
+    * Duplicated (user, interest) pairs are combined by ``duplicates``: ``sum``
+      (the default: rows are counts from different log periods), ``mean``,
+      ``last`` (the row nearest the end of the file) or ``error``. Their
+      timestamp becomes the latest one. The number of merged rows is reported.
+
+    The input frame is not modified.
+
+    Returns:
+        A new frame with columns ``user_id``, ``interest_id``, ``frequency``
+        and, when the input has one, ``timestamp`` (Unix seconds).
+    """
+    if duplicates not in DUPLICATE_POLICIES:
+        raise DataValidationError(
+            f"unknown duplicates policy {duplicates!r}; choose one of {', '.join(DUPLICATE_POLICIES)}"
+        )
+    if len(frame) == 0:
+        raise DataValidationError(f"{path}: the table has a header but no data rows")
+
+    clean = pd.DataFrame({
+        "user_id": id_column_as_text(frame[columns.user], path, columns.user).to_numpy(),
+        "interest_id": id_column_as_text(frame[columns.interest], path, columns.interest).to_numpy(),
+    })
+    if columns.frequency is None:
+        clean["frequency"] = 1.0
+        report.event_log = True
+    else:
+        clean["frequency"] = parse_frequency(frame[columns.frequency], path, columns.frequency)
+    if columns.timestamp is not None:
+        clean["timestamp"] = parse_timestamp(frame[columns.timestamp], path, columns.timestamp)
+    report.rows_read += len(clean)
+    report.duplicate_policy = duplicates
+
+    duplicated = clean.duplicated(["user_id", "interest_id"], keep=False).to_numpy()
+    if not duplicated.any():
+        return clean
+
+    extra_rows = int(clean.duplicated(["user_id", "interest_id"]).sum())
+    if columns.frequency is None:
+        policy = "sum"
+    else:
+        policy = duplicates
+    if policy == "error":
+        first = int(np.argmax(duplicated))
+        pair = (clean.at[first, "user_id"], clean.at[first, "interest_id"])
+        raise DataValidationError(
+            f"{path}: the (user, interest) pair {pair} appears more than once, first at data row "
+            f"{first + 1} (line {first + 2}); {extra_rows:,} rows repeat an earlier pair. "
+            "Combine them with --duplicates sum, mean or last"
+        )
+
+    aggregations = {"frequency": {"sum": "sum", "mean": "mean", "last": "last"}[policy]}
+    if "timestamp" in clean:
+        aggregations["timestamp"] = "max"
+    merged = clean.groupby(["user_id", "interest_id"], sort=False, as_index=False).agg(aggregations)
+    report.duplicate_rows += extra_rows
+    if columns.frequency is not None:
+        report.warn(
+            f"{path}: {extra_rows:,} rows repeated an earlier (user, interest) pair and were "
+            f"combined by {policy} (choose with --duplicates {'|'.join(DUPLICATE_POLICIES)})"
+        )
+    else:
+        logger.info("%s: counted %s events into %s (user, interest) pairs", path,
+                    f"{len(clean):,}", f"{len(merged):,}")
+    return merged

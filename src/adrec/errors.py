@@ -1,0 +1,55 @@
+"""Exceptions raised by adrec.
+
+Every error that bad input can cause is a subclass of :class:`AdrecError`, so an
+application can catch them all in one place. Each subclass also derives from the
+built-in exception a Python user would expect (``ValueError``, ``KeyError``), so
+code written against those keeps working.
+"""
+
+from __future__ import annotations
+
+
+class AdrecError(Exception):
+    """Base class of every error adrec raises on purpose."""
+
+
+class DataValidationError(AdrecError, ValueError):
+    """Input tables that cannot be used as they are.
+
+    The message names the file, the row or column and the offending value, and
+    says how to fix it.
+    """
+
+
+class ConfigError(AdrecError, ValueError):
+    """An invalid model or training setting."""
+
+
+class UnknownIDError(AdrecError, KeyError):
+    """A user or interest ID that the model was not trained on.
+
+    Attributes:
+        kind: ``"user"`` or ``"interest"``.
+        external_id: the ID as the caller gave it.
+        known: how many IDs of that kind the model knows.
+    """
+
+    def __init__(self, kind: str, external_id: str, known: int):
+        self.kind = kind
+        self.external_id = external_id
+        self.known = known
+        super().__init__(kind, external_id)
+
+    def __str__(self) -> str:
+        return (
+            f"unknown {self.kind} ID {self.external_id!r}: the model knows {self.known:,} "
+            f"{self.kind}s, and this one had no rows in its training data"
+        )
+
+
+class BundleError(AdrecError, ValueError):
+    """A model bundle that is missing, truncated, corrupted or of an unsupported version."""
+
+
+class TrainingError(AdrecError, RuntimeError):
+    """Training that cannot go on, for example because the loss became NaN."""

@@ -1,0 +1,16 @@
+"""Training: loss, optimizer, epochs, early stopping and checkpoints."""
+
+from adrec.training.config import OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
+from adrec.training.targets import TargetTransform
+from adrec.training.trainer import EpochRecord, Trainer, TrainingArrays, TrainResult
+
+__all__ = [
+    "OPTIMIZERS",
+    "TARGET_TRANSFORMS",
+    "EpochRecord",
+    "TargetTransform",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "TrainingArrays",
+]

@@ -1,0 +1,80 @@
+"""Training configuration: loss, optimizer, epochs, split and early stopping."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from adrec.errors import ConfigError
+
+OPTIMIZERS = ("adamax", "adam", "adagrad", "sgd")
+TARGET_TRANSFORMS = ("none", "log1p")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run.
+
+    Attributes:
+        epochs: maximum number of passes over the training rows.
+        batch_size: rows per optimizer step.
+        optimizer: ``adamax`` (default), ``adam``, ``adagrad`` or ``sgd``.
+        learning_rate: step size of the optimizer.
+        l2: weight of the L2 penalty on the embeddings and biases of each batch.
+        validation_fraction: share of rows held out for validation, in [0, 1).
+        patience: stop after this many epochs without a better validation loss;
+            0 turns early stopping off.
+        min_delta: smallest decrease of the validation loss that counts as better.
+        target_transform: ``none`` trains on frequencies as they are; ``log1p``
+            trains on log(1 + frequency), which suits heavy-tailed counts.
+        seed: seed of the split, the initialization and the shuffling.
+        device: torch device, such as ``cpu`` or ``cuda``.
+    """
+
+    epochs: int = 40
+    batch_size: int = 1024
+    optimizer: str = "adamax"
+    learning_rate: float = 0.01
+    l2: float = 0.02
+    validation_fraction: float = 0.1
+    patience: int = 5
+    min_delta: float = 0.0
+    target_transform: str = "none"
+    seed: int = 42
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for settings that cannot work."""
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning rate must be > 0, got {self.learning_rate!r}")
+        if self.l2 < 0:
+            raise ConfigError(f"l2 must be >= 0, got {self.l2!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ConfigError(
+                f"validation fraction must be in [0, 1), got {self.validation_fraction!r}"
+            )
+        if self.patience < 0:
+            raise ConfigError(f"patience must be >= 0, got {self.patience!r}")
+        if self.target_transform not in TARGET_TRANSFORMS:
+            raise ConfigError(
+                f"unknown target transform {self.target_transform!r}; "
+                f"choose one of {TARGET_TRANSFORMS}"
+            )
+
+    def to_dict(self) -> dict:
+        """Return the settings as JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build a config from :meth:`to_dict` output, ignoring unknown keys."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})

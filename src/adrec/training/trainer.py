@@ -1,0 +1,237 @@
+"""The training loop: mini-batch MSE, early stopping and the best weights kept."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from adrec.errors import TrainingError
+from adrec.training.checkpoint import write_checkpoint
+from adrec.training.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+EVALUATION_BATCH_SIZE = 65536
+
+
+@dataclass
+class EpochRecord:
+    """Figures of one epoch; RMSE values are on the training-target scale."""
+
+    epoch: int
+    train_rmse: float
+    validation_rmse: float | None
+    seconds: float
+    improved: bool
+
+    def to_dict(self) -> dict:
+        """Return the record as JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :meth:`Trainer.fit`: the learning curve and the best epoch."""
+
+    history: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int = 0
+    best_validation_mse: float | None = None
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    @property
+    def best_validation_rmse(self) -> float | None:
+        """RMSE of the best epoch, the square root of its validation MSE."""
+        return None if self.best_validation_mse is None else math.sqrt(self.best_validation_mse)
+
+
+EpochCallback = Callable[[EpochRecord], None]
+
+
+@dataclass
+class TrainingArrays:
+    """Index and target arrays of one part of the data (train or validation)."""
+
+    users: np.ndarray
+    interests: np.ndarray
+    targets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def make_optimizer(name: str, parameters, learning_rate: float) -> torch.optim.Optimizer:
+    """Create the optimizer named in the training config."""
+    if name == "adamax":
+        return torch.optim.Adamax(parameters, lr=learning_rate)
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=learning_rate)
+    if name == "adagrad":
+        return torch.optim.Adagrad(parameters, lr=learning_rate)
+    return torch.optim.SGD(parameters, lr=learning_rate)
+
+
+def mean_squared_error(model: nn.Module, part: TrainingArrays, device: torch.device) -> float:
+    """Return the MSE of ``model`` on ``part`` (target scale), evaluated in batches."""
+    if len(part) == 0:
+        return float("nan")
+    total = 0.0
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(part), EVALUATION_BATCH_SIZE):
+            stop = start + EVALUATION_BATCH_SIZE
+            users = torch.as_tensor(part.users[start:stop], device=device)
+            interests = torch.as_tensor(part.interests[start:stop], device=device)
+            targets = torch.as_tensor(part.targets[start:stop], dtype=torch.float32, device=device)
+            errors = model(users, interests) - targets
+            total += float(errors.double().pow(2).sum())
+    return total / len(part)
+
+
+class Trainer:
+    """Train a scoring module with mini-batch MSE and keep the weights of the best validation epoch.
+
+    The trainer owns the optimizer, the random generator and the device. After
+    :meth:`fit`, the module holds the weights of the epoch with the lowest
+    validation loss (or of the last epoch when there is no validation part).
+
+    Args:
+        config: training settings.
+        callbacks: functions called with each :class:`EpochRecord`.
+        progress: show a progress bar; by default only when stderr is a terminal.
+        checkpoint_path: if given, the best weights so far are written there
+            (atomically, as safetensors) every time the validation loss improves.
+    """
+
+    def __init__(self, config: TrainConfig, *, callbacks: Sequence[EpochCallback] = (),
+                 progress: bool | None = None, checkpoint_path: str | Path | None = None):
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self.device = torch.device(config.device)
+
+    def fit(self, model: nn.Module, train: TrainingArrays,
+            validation: TrainingArrays | None = None) -> TrainResult:
+        """Train ``model`` in place and return the learning curve.
+
+        Raises:
+            TrainingError: the loss or the weights became NaN or infinite.
+        """
+        config = self.config
+        if len(train) == 0:
+            raise TrainingError("no training rows: the data is empty after the validation split")
+        has_validation = validation is not None and len(validation) > 0
+        generator = torch.Generator().manual_seed(config.seed)
+        model.to(self.device)
+        optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)
+
+        users = torch.as_tensor(train.users, dtype=torch.int64)
+        interests = torch.as_tensor(train.interests, dtype=torch.int64)
+        targets = torch.as_tensor(train.targets, dtype=torch.float32)
+
+        result = TrainResult()
+        best_state = None
+        epochs_without_improvement = 0
+        started = time.perf_counter()
+        bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch",
+                   disable=not self.progress, file=sys.stderr, leave=True)
+        for epoch in bar:
+            epoch_started = time.perf_counter()
+            train_mse = self._train_epoch(model, optimizer, users, interests, targets, generator,
+                                          epoch)
+
+            validation_mse = mean_squared_error(model, validation, self.device) if has_validation \
+                else None
+            if validation_mse is not None and not math.isfinite(validation_mse):
+                raise TrainingError(f"validation loss became {validation_mse} at epoch {epoch}; "
+                                    "lower the learning rate")
+            monitored = validation_mse if has_validation else train_mse
+            best = result.best_validation_mse if has_validation else None
+            improved = best is None or monitored < best - config.min_delta
+            if not has_validation:
+                improved = True
+
+            record = EpochRecord(
+                epoch=epoch,
+                train_rmse=math.sqrt(train_mse),
+                validation_rmse=None if validation_mse is None else math.sqrt(validation_mse),
+                seconds=time.perf_counter() - epoch_started,
+                improved=improved,
+            )
+            result.history.append(record)
+            if improved:
+                result.best_epoch = epoch
+                if has_validation:
+                    result.best_validation_mse = validation_mse
+                best_state = copy.deepcopy(model.state_dict())
+                epochs_without_improvement = 0
+                if self.checkpoint_path is not None and has_validation:
+                    write_checkpoint(self.checkpoint_path, best_state,
+                                     {"epoch": epoch, "validation_mse": validation_mse})
+            else:
+                epochs_without_improvement += 1
+
+            logger.info(
+                "epoch=%d train_rmse=%.5f validation_rmse=%s seconds=%.2f improved=%s",
+                epoch, record.train_rmse,
+                "n/a" if record.validation_rmse is None else f"{record.validation_rmse:.5f}",
+                record.seconds, improved,
+            )
+            bar.set_postfix(train_rmse=f"{record.train_rmse:.4f}",
+                            val_rmse="n/a" if record.validation_rmse is None
+                            else f"{record.validation_rmse:.4f}")
+            for callback in self.callbacks:
+                callback(record)
+
+            if has_validation and config.patience and epochs_without_improvement >= config.patience:
+                result.stopped_early = True
+                logger.info("early stop at epoch %d: no improvement for %d epochs; best epoch %d",
+                            epoch, config.patience, result.best_epoch)
+                break
+        bar.close()
+
+        model.load_state_dict(best_state)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _train_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+                     users: torch.Tensor, interests: torch.Tensor, targets: torch.Tensor,
+                     generator: torch.Generator, epoch: int) -> float:
+        """Run one shuffled pass over the training rows; return the mean squared error."""
+        config = self.config
+        model.train()
+        order = torch.randperm(len(targets), generator=generator)
+        squared_error_sum = 0.0
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start:start + config.batch_size]
+            batch_users = users[batch].to(self.device)
+            batch_interests = interests[batch].to(self.device)
+            batch_targets = targets[batch].to(self.device)
+
+            predictions = model(batch_users, batch_interests)
+            mse = torch.mean((predictions - batch_targets) ** 2)
+            loss = mse + config.l2 * model.l2_penalty(batch_users, batch_interests) \
+                if config.l2 > 0 else mse
+
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            squared_error_sum += float(mse.detach()) * len(batch)
+
+        train_mse = squared_error_sum / len(order)
+        if not math.isfinite(train_mse):
+            raise TrainingError(f"training loss became {train_mse} at epoch {epoch}; lower the "
+                                "learning rate or use --target-transform log1p for large counts")
+        return train_mse
