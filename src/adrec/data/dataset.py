@@ -133,7 +133,10 @@ class InteractionData:
                 )
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the rows with external IDs: ``user_id``, ``interest_id``, ``frequency`` [, ``timestamp``]."""
+        """Return the rows with external IDs: ``user_id``, ``interest_id``, ``frequency``, ``timestamp``.
+
+        The ``timestamp`` column is present only when the data has timestamps.
+        """
         frame = pd.DataFrame({
             "user_id": self.users.ids[self.user_index],
             "interest_id": self.interests.ids[self.interest_index],
@@ -143,20 +146,20 @@ class InteractionData:
             frame["timestamp"] = self.timestamp
         return frame
 
-    def subset(self, rows: np.ndarray) -> InteractionData:
-        """Return the selected rows, keeping the full vocabularies and attribute tables."""
-        return InteractionData(
-            users=self.users,
-            interests=self.interests,
-            user_index=self.user_index[rows],
-            interest_index=self.interest_index[rows],
-            frequency=self.frequency[rows],
-            timestamp=None if self.timestamp is None else self.timestamp[rows],
-            user_attributes=self.user_attributes,
-            interest_attributes=self.interest_attributes,
-            report=self.report,
-            name=self.name,
-        )
+    def take(self, rows: np.ndarray) -> InteractionData:
+        """Return the selected rows as a new dataset whose vocabularies hold only their IDs.
+
+        Used to hold out test rows: a user or interest that occurs only in the
+        held-out part is then unknown to a model trained on the rest.
+        """
+        report = DataReport(sources=list(self.report.sources),
+                            duplicate_policy=self.report.duplicate_policy,
+                            event_log=self.report.event_log)
+        report.rows_read = len(rows)
+        frame = self.to_frame().iloc[np.asarray(rows)].reset_index(drop=True)
+        return InteractionData.from_frame(frame, user_attributes=self.user_attributes,
+                                          interest_attributes=self.interest_attributes,
+                                          report=report, name=self.name)
 
     def summary(self) -> dict:
         """Return sizes and frequency statistics as JSON-ready data."""

@@ -153,7 +153,7 @@ def load_movielens_100k(folder: Path) -> InteractionData:
                                   "url", *flag_columns])
         flags = items[flag_columns].apply(pd.to_numeric, errors="coerce").fillna(0).astype("int8")
         genres = flags.apply(
-            lambda row: "|".join(g for g, flag in zip(MOVIELENS_GENRES, row) if flag), axis=1)
+            lambda row: "|".join(g for g, flag in zip(MOVIELENS_GENRES, row, strict=True) if flag), axis=1)
         items = pd.concat([items[["item_id", "name"]].assign(category=genres,
                                                                release_date=items["release_date"]),
                            flags], axis=1)

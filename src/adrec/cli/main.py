@@ -1,0 +1,219 @@
+"""The ``adrec`` command: argument parsing, logging set-up, error handling and exit codes.
+
+Exit codes: 0 success, 1 unexpected failure, 2 invalid input (data, options or
+model bundle), 3 unknown user or interest ID, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from adrec._version import __version__
+from adrec.cli import commands
+from adrec.cli.output import FORMATS
+from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DUPLICATE_POLICIES
+from adrec.errors import AdrecError, UnknownIDError
+from adrec.models import ModelConfig
+from adrec.training import OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID_INPUT = 2
+EXIT_UNKNOWN_ID = 3
+EXIT_INTERRUPTED = 130
+
+EPILOG = """exit codes: 0 success, 1 unexpected failure, 2 invalid input (data, options or
+model bundle), 3 unknown user or interest ID.
+
+examples:
+  adrec demo
+  adrec train data/ --out models/ads
+  adrec recommend models/ads 6 -k 20
+  adrec history models/ads 6 --format csv
+"""
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format: an aligned table for people, csv or json for "
+                             "scripts (default: table)")
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--users", metavar="FILE", help="users table (overrides the folder's)")
+    group.add_argument("--interests", metavar="FILE",
+                       help="interests table (overrides the folder's)")
+    group.add_argument("--user-col", metavar="NAME", help="user ID column of the frequency table")
+    group.add_argument("--interest-col", metavar="NAME",
+                       help="interest ID column of the frequency table")
+    group.add_argument("--frequency-col", metavar="NAME", help="frequency column")
+    group.add_argument("--timestamp-col", metavar="NAME", help="timestamp column (optional)")
+    group.add_argument("--events", action="store_true",
+                       help="the table is an event log: count each row as one engagement")
+    group.add_argument("--duplicates", choices=DUPLICATE_POLICIES, default=DEFAULT_DUPLICATE_POLICY,
+                       help="how to combine repeated (user, interest) rows "
+                            f"(default: {DEFAULT_DUPLICATE_POLICY})")
+    group.add_argument("--encoding", default="utf-8-sig",
+                       help="text encoding of CSV/TSV files (default: UTF-8, with or without BOM)")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    model_defaults, train_defaults = ModelConfig(), TrainConfig()
+    group = parser.add_argument_group("model and training")
+    group.add_argument("--reference", action="store_true",
+                       help="use the reference design: dimension 100, plain dot product without "
+                            "biases, MSE, Adamax, 30 epochs; other options given here still apply")
+    group.add_argument("--dim", type=int, help=f"embedding dimension (default: {model_defaults.dim})")
+    group.add_argument("--no-bias", action="store_true",
+                       help="leave out the user and interest biases and the global mean")
+    group.add_argument("--epochs", type=int,
+                       help=f"maximum number of epochs (default: {train_defaults.epochs})")
+    group.add_argument("--batch-size", type=int,
+                       help=f"rows per optimizer step (default: {train_defaults.batch_size})")
+    group.add_argument("--optimizer", choices=OPTIMIZERS,
+                       help=f"optimizer (default: {train_defaults.optimizer})")
+    group.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate",
+                       help=f"learning rate (default: {train_defaults.learning_rate})")
+    group.add_argument("--l2", type=float,
+                       help=f"L2 penalty weight on the embeddings and biases of each batch "
+                            f"(default: {train_defaults.l2})")
+    group.add_argument("--validation-fraction", type=float,
+                       help="share of rows held out for validation, in [0, 1) "
+                            f"(default: {train_defaults.validation_fraction})")
+    group.add_argument("--patience", type=int,
+                       help="stop after this many epochs without a better validation loss; "
+                            f"0 turns early stopping off (default: {train_defaults.patience})")
+    group.add_argument("--target-transform", choices=TARGET_TRANSFORMS,
+                       help="train on frequencies as they are (none) or on log(1 + frequency) "
+                            f"for heavy-tailed counts (default: {train_defaults.target_transform})")
+    group.add_argument("--seed", type=int,
+                       help=f"seed of the split, initialization and shuffling "
+                            f"(default: {train_defaults.seed})")
+    group.add_argument("--device", help="torch device, for example cpu or cuda (default: cpu)")
+    group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show a progress bar (default: when stderr is a terminal)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``adrec`` command and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="adrec",
+        description="Learn user and interest embeddings from frequency logs; recommend "
+                    "interests, show histories and predict frequencies.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"adrec {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more: -v for per-epoch lines, -vv for debugging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log errors only")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subcommands.required = True
+
+    demo = subcommands.add_parser(
+        "demo", help="train on the embedded sample data and show a user's history and "
+                     "recommendations",
+        description="Run the whole workflow on the synthetic ads dataset shipped with adrec: "
+                    "load, validate, train with early stopping, compare with a global-mean "
+                    "baseline, then show a user's history and recommendations.")
+    demo.add_argument("--user", default="6", help="user ID to show (default: 6)")
+    demo.add_argument("-k", type=int, default=10, help="rows of history and recommendations "
+                                                      "(default: 10)")
+    demo.add_argument("--out", metavar="DIR", help="also save the model bundle to this folder")
+    demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                      help="show a progress bar (default: when stderr is a terminal)")
+    demo.set_defaults(handler=commands.run_demo)
+
+    train = subcommands.add_parser(
+        "train", help="train a model on a folder or file and save the bundle",
+        description="Train a model on frequency data and save it as a model bundle folder. "
+                    "DATA is a folder with frequency/users/interests tables (CSV, TSV or "
+                    "Parquet), a single frequency table, or a MovieLens 100K or Last.fm 2K "
+                    "folder.")
+    train.add_argument("data", metavar="DATA", help="dataset folder or frequency table file")
+    train.add_argument("--out", required=True, metavar="DIR", help="model bundle folder to write")
+    train.add_argument("--init-from", metavar="BUNDLE",
+                       help="start from this bundle's embeddings, matched by ID")
+    train.add_argument("--checkpoint", metavar="FILE",
+                       help="where the best weights so far are written during training "
+                            "(default: OUT.checkpoint.safetensors, removed once the bundle is "
+                            "saved)")
+    _add_data_options(train)
+    _add_training_options(train)
+    _add_format(train)
+    train.set_defaults(handler=commands.run_train)
+
+    history = subcommands.add_parser(
+        "history", help="a user's most frequented interests: actual and predicted frequency",
+        description="List a user's most frequented interests with the actual frequency, the "
+                    "model's prediction and whether the row was in the validation part.")
+    history.add_argument("model", metavar="MODEL", help="model bundle folder")
+    history.add_argument("user", metavar="USER", help="user ID, exactly as in the data")
+    history.add_argument("-k", type=int, default=20, help="number of interests (default: 20)")
+    _add_format(history)
+    history.set_defaults(handler=commands.run_history)
+
+    recommend = subcommands.add_parser(
+        "recommend", help="the best interests a user has not engaged with yet",
+        description="Recommend the interests a user has not engaged with, best first, with "
+                    "their names and categories.")
+    recommend.add_argument("model", metavar="MODEL", help="model bundle folder")
+    recommend.add_argument("user", metavar="USER", help="user ID, exactly as in the data")
+    recommend.add_argument("-k", type=int, default=20, help="number of interests (default: 20)")
+    recommend.add_argument("--include-seen", action="store_true",
+                           help="also rank interests the user already engaged with")
+    _add_format(recommend)
+    recommend.set_defaults(handler=commands.run_recommend)
+
+    predict = subcommands.add_parser(
+        "predict", help="predicted frequency of one (user, interest) pair",
+        description="Predict how often a user would engage with an interest, in the input's "
+                    "units.")
+    predict.add_argument("model", metavar="MODEL", help="model bundle folder")
+    predict.add_argument("user", metavar="USER", help="user ID")
+    predict.add_argument("interest", metavar="INTEREST", help="interest ID")
+    _add_format(predict)
+    predict.set_defaults(handler=commands.run_predict)
+
+    info = subcommands.add_parser(
+        "info", help="a model's configuration, data summary, metrics and versions",
+        description="Show what a model bundle holds: configuration, data summary, validation "
+                    "metrics against the baseline, versions and the bundle hash.")
+    info.add_argument("model", metavar="MODEL", help="model bundle folder")
+    _add_format(info)
+    info.set_defaults(handler=commands.run_info)
+    return parser
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """Send log lines to stderr at the level the flags ask for."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr, force=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``adrec`` command and return its exit code."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    configure_logging(arguments.verbose, arguments.quiet)
+    try:
+        arguments.handler(arguments)
+    except UnknownIDError as error:
+        print(f"adrec: error: {error}", file=sys.stderr)
+        return EXIT_UNKNOWN_ID
+    except AdrecError as error:
+        print(f"adrec: error: {error}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    except KeyboardInterrupt:
+        print("adrec: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (for example `| head`); that is not a failure.
+        return EXIT_OK
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

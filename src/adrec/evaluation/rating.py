@@ -1,0 +1,28 @@
+"""Rating-error metrics of a fitted recommender on held-out rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from adrec.data.dataset import InteractionData
+
+
+def rating_errors(recommender, test: InteractionData) -> dict:
+    """Return RMSE and MAE on the frequency scale for the held-out rows of ``test``.
+
+    Rows whose user or interest the recommender does not know cannot be scored
+    by it: they are counted in ``unknown_rows`` and left out of the figures,
+    never scored as if known.
+    """
+    frame = test.to_frame()
+    users = recommender.users.indices_of(frame["user_id"], strict=False)
+    interests = recommender.interests.indices_of(frame["interest_id"], strict=False)
+    known = (users >= 0) & (interests >= 0)
+    actual = frame["frequency"].to_numpy()[known]
+    result = {"rows": len(frame), "scored_rows": int(known.sum()),
+              "unknown_rows": int((~known).sum()), "rmse": None, "mae": None}
+    if known.any():
+        predicted = recommender.predict_indices(users[known], interests[known])
+        result["rmse"] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
+        result["mae"] = float(np.mean(np.abs(predicted - actual)))
+    return result

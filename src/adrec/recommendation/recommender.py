@@ -1,0 +1,439 @@
+"""The recommender facade: fit, predict, history, recommend, save and load, with external IDs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from adrec.data.dataset import InteractionData
+from adrec.data.split import random_split
+from adrec.data.vocabulary import Vocabulary
+from adrec.errors import BundleError, ConfigError
+from adrec.evaluation.baselines import global_mean_rmse
+from adrec.models import ModelConfig, build_model
+from adrec.persistence import BundleContents, bundle_hash, load_bundle, save_bundle
+from adrec.recommendation.ranking import top_k
+from adrec.training import TargetTransform, TrainConfig, Trainer, TrainingArrays
+from adrec.training.trainer import EpochCallback
+
+logger = logging.getLogger(__name__)
+
+# Attribute columns shown beside interests when present, in this order.
+PREFERRED_DISPLAY_COLUMNS = ("name", "title", "category", "genres")
+MAX_DISPLAY_COLUMNS = 3
+SCORING_BATCH_SIZE = 1024
+
+
+def reference_configs() -> tuple[ModelConfig, TrainConfig]:
+    """Return the reference design: dimension 100, plain dot product, MSE, Adamax, 30 epochs."""
+    return (ModelConfig(dim=100, use_bias=False, init_std=0.05),
+            TrainConfig(epochs=30, optimizer="adamax", learning_rate=0.002, l2=0.0, patience=0))
+
+
+class Recommender:
+    """Learn user and interest embeddings from frequency data and answer questions with IDs.
+
+    Args:
+        model_config: the scoring model; defaults to :class:`ModelConfig`'s defaults.
+        train_config: the training run; defaults to :class:`TrainConfig`'s defaults.
+
+    After :meth:`fit` or :meth:`load`, ``metrics`` holds the validation figures
+    and ``history`` the learning curve.
+    """
+
+    def __init__(self, model_config: ModelConfig | None = None,
+                 train_config: TrainConfig | None = None):
+        self.model_config = model_config or ModelConfig()
+        self.train_config = train_config or TrainConfig()
+        self.model = None
+        self.transform: TargetTransform | None = None
+        self.users: Vocabulary | None = None
+        self.interests: Vocabulary | None = None
+        self.user_attributes = pd.DataFrame()
+        self.interest_attributes = pd.DataFrame()
+        self.interactions = pd.DataFrame()
+        self.metrics: dict = {}
+        self.history_: list[dict] = []
+        self.data_summary: dict = {}
+        self.manifest: dict = {}
+        self._engaged_indptr = np.zeros(1, dtype=np.int64)
+
+    def __repr__(self) -> str:
+        if self.model is None:
+            return f"Recommender(model={self.model_config}, not fitted)"
+        rmse = self.metrics.get("validation_rmse")
+        rmse_text = "n/a" if rmse is None else f"{rmse:.4f}"
+        return (f"Recommender(kind={self.model_config.kind!r}, dim={self.model_config.dim}, "
+                f"users={len(self.users):,}, interests={len(self.interests):,}, "
+                f"validation_rmse={rmse_text})")
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(
+        self,
+        data: InteractionData,
+        *,
+        init_from: Recommender | str | Path | None = None,
+        checkpoint_path: str | Path | None = None,
+        callbacks: Sequence[EpochCallback] = (),
+        progress: bool | None = None,
+    ) -> Recommender:
+        """Train from scratch on ``data`` and return ``self``.
+
+        Rows are shuffled and split into training and validation parts with the
+        training config's seed; the weights of the epoch with the lowest
+        validation loss are kept. Every row, validation rows included, counts
+        as engaged: :meth:`history` shows it and :meth:`recommend` excludes it.
+
+        Args:
+            data: the frequency data.
+            init_from: a fitted recommender or a bundle path whose embeddings
+                start the training, matched by ID; IDs it does not know start
+                from the usual random initialization.
+            checkpoint_path: file that receives the best weights so far,
+                atomically, whenever the validation loss improves.
+            callbacks: functions called with each epoch's record.
+            progress: show a progress bar (default: when stderr is a terminal).
+        """
+        if len(data) == 0:
+            raise ConfigError("cannot fit on empty data")
+        config = self.train_config
+        started = time.perf_counter()
+
+        train_rows, validation_rows = random_split(len(data), config.validation_fraction, config.seed)
+        frequency = data.frequency
+        self.transform = TargetTransform(config.target_transform,
+                                         frequency_min=float(frequency[train_rows].min()),
+                                         frequency_max=float(frequency[train_rows].max()))
+        targets = self.transform.forward(frequency)
+        train = TrainingArrays(data.user_index[train_rows], data.interest_index[train_rows],
+                               targets[train_rows])
+        validation = TrainingArrays(data.user_index[validation_rows],
+                                    data.interest_index[validation_rows], targets[validation_rows])
+
+        global_mean = float(train.targets.mean())
+        self.model = build_model(self.model_config, data.n_users, data.n_interests, global_mean)
+        generator = torch.Generator().manual_seed(config.seed)
+        self.model.reset_parameters(self.model_config.init_std, generator)
+        if init_from is not None:
+            self._copy_embeddings_from(init_from, data)
+
+        self.users, self.interests = data.users, data.interests
+        self._set_attributes(data.user_attributes, data.interest_attributes)
+        self._set_interactions(data, validation_rows)
+
+        trainer = Trainer(config, callbacks=callbacks, progress=progress,
+                          checkpoint_path=checkpoint_path)
+        result = trainer.fit(self.model, train, validation)
+        self.model.cpu()
+        self.history_ = [record.to_dict() for record in result.history]
+        self.metrics = self._compute_metrics(train, validation, data, validation_rows, result)
+        self.metrics["fit_seconds"] = time.perf_counter() - started
+        self.data_summary = data.summary()
+        logger.info("fitted: best_epoch=%d validation_rmse=%s", result.best_epoch,
+                    self.metrics.get("validation_rmse"))
+        return self
+
+    def _compute_metrics(self, train: TrainingArrays, validation: TrainingArrays,
+                         data: InteractionData, validation_rows: np.ndarray, result) -> dict:
+        """Collect the RMSE figures of a fit, on the target and the frequency scales."""
+        metrics = {
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "stopped_early": result.stopped_early,
+            "train_rows": len(train),
+            "validation_rows": len(validation),
+            "target_transform": self.transform.name,
+        }
+        if len(validation) == 0:
+            return metrics
+
+        # The reference design's figure: the square root of the best validation MSE.
+        metrics["validation_rmse_target"] = result.best_validation_rmse
+        baseline_target = global_mean_rmse(train.targets, validation.targets)
+        metrics["baseline_global_mean_rmse_target"] = baseline_target
+
+        predicted = self.predict_indices(validation.users, validation.interests)
+        actual = data.frequency[validation_rows]
+        metrics["validation_rmse"] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
+        metrics["validation_mae"] = float(np.mean(np.abs(predicted - actual)))
+        metrics["baseline_global_mean_rmse"] = global_mean_rmse(
+            data.frequency[np.setdiff1d(np.arange(len(data)), validation_rows)], actual)
+        return metrics
+
+    def _copy_embeddings_from(self, source: Recommender | str | Path, data: InteractionData) -> None:
+        """Start from another model's weights for every user and interest ID both know."""
+        if not isinstance(source, Recommender):
+            source = Recommender.load(source)
+        if source.model_config.dim != self.model_config.dim or \
+                source.model_config.use_bias != self.model_config.use_bias:
+            raise ConfigError(
+                f"cannot start from a model with dim={source.model_config.dim}, "
+                f"use_bias={source.model_config.use_bias}: this model has "
+                f"dim={self.model_config.dim}, use_bias={self.model_config.use_bias}"
+            )
+        pairs = (("user", data.users, source.users), ("interest", data.interests, source.interests))
+        with torch.no_grad():
+            for kind, target_vocabulary, source_vocabulary in pairs:
+                source_rows = source_vocabulary.indices_of(target_vocabulary.ids, strict=False)
+                known = source_rows >= 0
+                target_rows = torch.as_tensor(np.flatnonzero(known))
+                from_rows = torch.as_tensor(source_rows[known])
+                getattr(self.model, f"{kind}_embedding").weight[target_rows] = \
+                    getattr(source.model, f"{kind}_embedding").weight[from_rows]
+                if self.model_config.use_bias:
+                    getattr(self.model, f"{kind}_bias").weight[target_rows] = \
+                        getattr(source.model, f"{kind}_bias").weight[from_rows]
+                logger.info("initialized %d of %d %s embeddings from the given model",
+                            int(known.sum()), len(known), kind)
+
+    def _set_attributes(self, user_attributes: pd.DataFrame,
+                        interest_attributes: pd.DataFrame) -> None:
+        """Keep the attribute rows of the known users and interests, in index order."""
+        self.user_attributes = user_attributes.reindex(pd.Index(self.users.ids, dtype=object)) \
+            if len(user_attributes.columns) else pd.DataFrame(index=pd.Index(self.users.ids))
+        self.interest_attributes = interest_attributes.reindex(
+            pd.Index(self.interests.ids, dtype=object)) if len(interest_attributes.columns) \
+            else pd.DataFrame(index=pd.Index(self.interests.ids))
+
+    def _set_interactions(self, data: InteractionData, validation_rows: np.ndarray) -> None:
+        """Store every engaged row, sorted by user, for history and seen-interest exclusion."""
+        is_validation = np.zeros(len(data), dtype=bool)
+        is_validation[validation_rows] = True
+        frame = pd.DataFrame({
+            "user_index": data.user_index.astype(np.int64),
+            "interest_index": data.interest_index.astype(np.int64),
+            "frequency": data.frequency,
+            "validation": is_validation,
+        })
+        if data.timestamp is not None:
+            frame["timestamp"] = data.timestamp
+        self._index_interactions(frame)
+
+    def _index_interactions(self, frame: pd.DataFrame) -> None:
+        """Sort engaged rows by user and build the row offsets of each user."""
+        frame = frame.sort_values(["user_index", "interest_index"], kind="stable")
+        self.interactions = frame.reset_index(drop=True)
+        counts = np.bincount(self.interactions["user_index"].to_numpy(), minlength=len(self.users))
+        self._engaged_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    # --------------------------------------------------------------- questions
+
+    def _require_fitted(self) -> None:
+        if self.model is None:
+            raise ConfigError("the recommender is not fitted; call fit() or Recommender.load()")
+
+    @property
+    def score_column(self) -> str:
+        """Name of the model output column: a frequency for MSE-trained models."""
+        return "predicted_frequency"
+
+    def predict_indices(self, users: np.ndarray, interests: np.ndarray) -> np.ndarray:
+        """Predict frequencies for pairs of contiguous indices (see ``users``/``interests``)."""
+        outputs = []
+        self.model.eval()
+        with torch.no_grad():
+            for start in range(0, len(users), 65536):
+                batch_users = torch.tensor(users[start:start + 65536], dtype=torch.int64)
+                batch_interests = torch.tensor(interests[start:start + 65536], dtype=torch.int64)
+                scores = self.model(batch_users, batch_interests)
+                outputs.append(scores.double().numpy())
+        scores = np.concatenate(outputs) if outputs else np.empty(0)
+        return self.transform.inverse(scores)
+
+    def _score_user(self, user_index: int) -> np.ndarray:
+        """Return the raw scores of every interest for one user (target scale)."""
+        self.model.eval()
+        with torch.no_grad():
+            scores = self.model.score_all(torch.tensor([user_index], dtype=torch.int64))
+        return scores[0].double().numpy()
+
+    def engaged_rows(self, user_index: int) -> pd.DataFrame:
+        """Return the stored rows of one user (by index)."""
+        start, stop = self._engaged_indptr[user_index], self._engaged_indptr[user_index + 1]
+        return self.interactions.iloc[start:stop]
+
+    def predict(self, user_id: str, interest_id: str) -> float:
+        """Predict the frequency of one (user, interest) pair, in the input's units.
+
+        Raises:
+            UnknownIDError: the user or interest is not in the training data.
+        """
+        return float(self.predict_pairs([user_id], [interest_id])[0])
+
+    def predict_pairs(self, user_ids: Sequence[str], interest_ids: Sequence[str]) -> np.ndarray:
+        """Predict frequencies for equal-length sequences of user and interest IDs."""
+        self._require_fitted()
+        if len(user_ids) != len(interest_ids):
+            raise ConfigError(f"got {len(user_ids)} user IDs but {len(interest_ids)} interest IDs; "
+                              "pass one of each per pair")
+        users = self.users.indices_of(user_ids)
+        interests = self.interests.indices_of(interest_ids)
+        return self.predict_indices(users, interests)
+
+    def display_columns(self) -> list[str]:
+        """Return the interest attribute columns shown beside recommendations."""
+        columns = [str(c) for c in self.interest_attributes.columns]
+        preferred = [c for c in PREFERRED_DISPLAY_COLUMNS if c in columns]
+        chosen = preferred or [c for c in columns if not c.startswith("genre_")]
+        return chosen[:MAX_DISPLAY_COLUMNS]
+
+    def _with_attributes(self, frame: pd.DataFrame, interest_indices: np.ndarray) -> pd.DataFrame:
+        columns = self.display_columns()
+        if columns:
+            attributes = self.interest_attributes[columns].iloc[interest_indices]
+            for column in columns:
+                frame[column] = attributes[column].to_numpy()
+        return frame
+
+    def history(self, user_id: str, k: int | None = 20) -> pd.DataFrame:
+        """Return a user's most frequented interests with the model's prediction beside each.
+
+        Columns: ``rank``, ``interest_id``, ``frequency`` (actual),
+        ``predicted_frequency``, ``part`` (``train`` or ``validation``), then the
+        interest's display attributes. Sorted by actual frequency, highest first
+        (ties by interest index). ``k=None`` returns every engaged interest.
+        """
+        self._require_fitted()
+        user = self.users.index_of(user_id)
+        rows = self.engaged_rows(user)
+        order = np.lexsort((rows["interest_index"].to_numpy(), -rows["frequency"].to_numpy()))
+        if k is not None:
+            order = order[:max(k, 0)]
+        rows = rows.iloc[order]
+        interests = rows["interest_index"].to_numpy()
+        frame = pd.DataFrame({
+            "rank": np.arange(1, len(rows) + 1),
+            "interest_id": self.interests.ids[interests],
+            "frequency": rows["frequency"].to_numpy(),
+            "predicted_frequency": self.predict_indices(np.full(len(rows), user), interests),
+            "part": np.where(rows["validation"].to_numpy(), "validation", "train"),
+        })
+        return self._with_attributes(frame, interests)
+
+    def recommend(self, user_id: str, k: int = 20, exclude_seen: bool = True) -> pd.DataFrame:
+        """Return the ``k`` best interests for a user, best first, with their attributes.
+
+        Interests the user engaged with (any stored row, validation rows
+        included) are left out unless ``exclude_seen`` is false. Ties keep the
+        lower interest index first. Fewer than ``k`` rows come back when the
+        catalogue runs out.
+
+        Columns: ``rank``, ``interest_id``, ``predicted_frequency``, then the
+        interest's display attributes.
+        """
+        self._require_fitted()
+        user = self.users.index_of(user_id)
+        scores = self._score_user(user)
+        seen = self.engaged_rows(user)["interest_index"].to_numpy() if exclude_seen else None
+        chosen = top_k(scores, k, seen)
+        frame = pd.DataFrame({
+            "rank": np.arange(1, len(chosen) + 1),
+            "interest_id": self.interests.ids[chosen],
+            self.score_column: self.transform.inverse(scores[chosen]),
+        })
+        return self._with_attributes(frame, chosen)
+
+    def recommend_many(self, user_ids: Sequence[str], k: int = 20,
+                       exclude_seen: bool = True) -> pd.DataFrame:
+        """Return :meth:`recommend` for several users in one frame with a ``user_id`` column."""
+        frames = [self.recommend(user_id, k, exclude_seen).assign(user_id=user_id)
+                  for user_id in user_ids]
+        if not frames:
+            return pd.DataFrame(columns=["user_id", "rank", "interest_id", self.score_column])
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[["user_id", *[c for c in frame.columns if c != "user_id"]]]
+
+    # ------------------------------------------------------------- persistence
+
+    def info(self) -> dict:
+        """Return configs, data summary, metrics and versions as JSON-ready data."""
+        self._require_fitted()
+        info = {
+            "model": self.model_config.to_dict(),
+            "training": self.train_config.to_dict(),
+            "target_transform": self.transform.to_dict(),
+            "metrics": self.metrics,
+            "data": self.data_summary,
+            "users": len(self.users),
+            "interests": len(self.interests),
+            "engaged_rows": len(self.interactions),
+        }
+        for key in ("adrec_version", "torch_version", "python_version", "saved_at"):
+            if key in self.manifest:
+                info[key] = self.manifest[key]
+        if "files" in self.manifest:
+            info["bundle_hash"] = bundle_hash(self.manifest)
+        return info
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model bundle folder atomically; see :mod:`adrec.persistence.bundle`."""
+        self._require_fitted()
+        users = self.user_attributes.reset_index(drop=True)
+        users.insert(0, "user_id", self.users.ids)
+        interests = self.interest_attributes.reset_index(drop=True)
+        interests.insert(0, "interest_id", self.interests.ids)
+        manifest = {
+            "model": self.model_config.to_dict(),
+            "training": self.train_config.to_dict(),
+            "target_transform": self.transform.to_dict(),
+            "metrics": self.metrics,
+            "history": self.history_,
+            "data": self.data_summary,
+        }
+        contents = BundleContents(manifest=manifest, weights=self.model.state_dict(),
+                                  users=users, interests=interests,
+                                  interactions=self.interactions)
+        path = save_bundle(path, contents)
+        from adrec.persistence import read_manifest
+
+        self.manifest = read_manifest(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Load a bundle written by :meth:`save`; no code in it is executed.
+
+        Raises:
+            BundleError: the bundle is missing, truncated, corrupted or incompatible.
+        """
+        contents = load_bundle(path)
+        manifest = contents.manifest
+        try:
+            recommender = cls(ModelConfig.from_dict(manifest["model"]),
+                              TrainConfig.from_dict(manifest["training"]))
+            transform = manifest["target_transform"]
+            recommender.transform = TargetTransform(transform["name"], transform["frequency_min"],
+                                                    transform["frequency_max"])
+            users = contents.users
+            interests = contents.interests
+            recommender.users = Vocabulary(users["user_id"].astype(object).to_numpy(), "user")
+            recommender.interests = Vocabulary(interests["interest_id"].astype(object).to_numpy(),
+                                               "interest")
+            recommender.user_attributes = users.drop(columns=["user_id"]).set_axis(
+                pd.Index(recommender.users.ids, dtype=object, name="user_id"))
+            recommender.interest_attributes = interests.drop(columns=["interest_id"]).set_axis(
+                pd.Index(recommender.interests.ids, dtype=object, name="interest_id"))
+
+            model = build_model(recommender.model_config, len(recommender.users),
+                                len(recommender.interests))
+            model.load_state_dict(contents.weights)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise BundleError(f"{path}: the bundle does not match this adrec version's model "
+                              f"definition ({error}); retrain it") from error
+        recommender.model = model.eval()
+        recommender._index_interactions(contents.interactions)
+        recommender.metrics = manifest.get("metrics", {})
+        recommender.history_ = manifest.get("history", [])
+        recommender.data_summary = manifest.get("data", {})
+        recommender.manifest = manifest
+        if not all(math.isfinite(float(t.abs().max())) for t in contents.weights.values() if t.numel()):
+            raise BundleError(f"{path}: the weights hold NaN or infinite values; retrain the model")
+        return recommender
