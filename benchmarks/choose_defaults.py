@@ -24,6 +24,15 @@ from adrec.evaluation import rating_errors
 
 RESULTS = Path(__file__).resolve().parent / "DEFAULTS.md"
 
+CONCLUSION = """## Choice
+
+The two datasets want different amounts of L2: ratings on MovieLens 100K are best at 0.1,
+log1p counts on the sample at 0.02. The default, 0.05 with learning rate 0.01, dimension 64
+and batches of 1,024, is within a few per cent of the best test RMSE on both (see the rows
+marked "current defaults"). Larger batches train about twice as fast per epoch for a small
+loss of accuracy. For a new dataset, search the dimension and L2 on its own validation split.
+"""
+
 
 def load(name: str):
     """Load a dataset by short name and return it with the transform it is trained with."""
@@ -46,6 +55,8 @@ def run(train, test, transform: str, **settings) -> dict:
     row = dict(settings)
     row.update(test_rmse=errors["rmse"], best_epoch=recommender.metrics["best_epoch"],
                seconds=round(time.perf_counter() - started, 1))
+    if transform == "log1p":
+        row["test_rmse_log1p"] = rating_errors(recommender, test, scale="log1p")["rmse"]
     print(row, flush=True)
     return row
 
@@ -74,11 +85,15 @@ def main() -> None:
                            l2=best["l2"], use_bias=False),
                        run(train, test, transform, dim=64, learning_rate=best["learning_rate"],
                            l2=best["l2"], optimizer="adam")]
+        defaults = adrec.TrainConfig()
+        chosen = [run(train, test, transform, dim=adrec.ModelConfig().dim,
+                      learning_rate=defaults.learning_rate, l2=defaults.l2)]
+        chosen[0]["note"] = "current defaults"
         columns = ["dim", "batch_size", "learning_rate", "l2", "use_bias", "optimizer", "test_rmse",
-                   "best_epoch", "seconds"]
+                   "test_rmse_log1p", "best_epoch", "seconds", "note"]
         sections.append(f"## {name} (target transform: {transform})\n\n"
-                        + markdown_table(stage_one + stage_two + stage_three, columns) + "\n")
-        RESULTS.write_text("\n".join(sections), encoding="utf-8")
+                        + markdown_table(stage_one + stage_two + stage_three + chosen, columns) + "\n")
+        RESULTS.write_text("\n".join(sections + [CONCLUSION]), encoding="utf-8")
     print(f"wrote {RESULTS}")
 
 

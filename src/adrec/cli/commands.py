@@ -15,6 +15,7 @@ from adrec.cli.output import emit
 from adrec.data import InteractionData, load_data, load_sample
 from adrec.errors import ConfigError
 from adrec.models import ModelConfig
+from adrec.persistence.bundle import MANIFEST
 from adrec.recommendation import Recommender, reference_configs
 from adrec.training import TrainConfig
 
@@ -41,6 +42,21 @@ def configs_from_arguments(arguments: argparse.Namespace) -> tuple[ModelConfig, 
                 dataclasses.replace(training, **training_changes))
     except TypeError as error:
         raise ConfigError(str(error)) from error
+
+
+def check_bundle_destination(out: Path) -> None:
+    """Raise :class:`ConfigError` unless ``out`` is absent, an empty folder or a model bundle.
+
+    Saving a bundle replaces whatever is at ``out`` as a whole, so a data folder
+    or a file given there by mistake would be deleted.
+    """
+    if not out.exists():
+        return
+    if out.is_dir() and ((out / MANIFEST).is_file() or not any(out.iterdir())):
+        return
+    what = "a folder that is not a model bundle" if out.is_dir() else "a file"
+    raise ConfigError(f"{out}: --out is {what}, and saving the bundle would replace it; "
+                      "choose a new folder, an empty folder or an existing model bundle")
 
 
 def metrics_table(recommender: Recommender) -> pd.DataFrame:
@@ -85,7 +101,11 @@ def print_fit_summary(recommender: Recommender) -> None:
 def run_demo(arguments: argparse.Namespace) -> None:
     """Train on the embedded sample and show one user's history and recommendations."""
     started = time.perf_counter()
+    if arguments.out:
+        check_bundle_destination(Path(arguments.out))
     data = load_sample()
+    # Check the user before training, so an unknown ID fails in a second instead of after training.
+    data.users.index_of(arguments.user)
     print_data_report(data)
 
     # The sample holds heavy-tailed engagement counts, which log1p suits.
@@ -113,6 +133,8 @@ def run_demo(arguments: argparse.Namespace) -> None:
 def run_train(arguments: argparse.Namespace) -> None:
     """Load data, train, and save the bundle; the checkpoint is removed once it is saved."""
     model_config, train_config = configs_from_arguments(arguments)
+    out = Path(arguments.out)
+    check_bundle_destination(out)
     data = load_data(
         arguments.data, users=arguments.users, interests=arguments.interests,
         user_col=arguments.user_col, interest_col=arguments.interest_col,
@@ -123,7 +145,6 @@ def run_train(arguments: argparse.Namespace) -> None:
     if human:
         print_data_report(data)
 
-    out = Path(arguments.out)
     checkpoint = Path(arguments.checkpoint) if arguments.checkpoint \
         else out.with_name(out.name + ".checkpoint.safetensors")
     recommender = Recommender(model_config, train_config).fit(

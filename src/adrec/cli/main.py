@@ -35,6 +35,17 @@ examples:
 """
 
 
+def positive_int(text: str) -> int:
+    """Parse an option value that must be an integer >= 1; argparse reports the error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="output format: an aligned table for people, csv or json for "
@@ -118,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "load, validate, train with early stopping, compare with a global-mean "
                     "baseline, then show a user's history and recommendations.")
     demo.add_argument("--user", default="6", help="user ID to show (default: 6)")
-    demo.add_argument("-k", type=int, default=10, help="rows of history and recommendations "
-                                                      "(default: 10)")
+    demo.add_argument("-k", type=positive_int, default=10,
+                      help="rows of history and recommendations (default: 10)")
     demo.add_argument("--out", metavar="DIR", help="also save the model bundle to this folder")
     demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="show a progress bar (default: when stderr is a terminal)")
@@ -150,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "model's prediction and whether the row was in the validation part.")
     history.add_argument("model", metavar="MODEL", help="model bundle folder")
     history.add_argument("user", metavar="USER", help="user ID, exactly as in the data")
-    history.add_argument("-k", type=int, default=20, help="number of interests (default: 20)")
+    history.add_argument("-k", type=positive_int, default=20, help="number of interests (default: 20)")
     _add_format(history)
     history.set_defaults(handler=commands.run_history)
 
@@ -160,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "their names and categories.")
     recommend.add_argument("model", metavar="MODEL", help="model bundle folder")
     recommend.add_argument("user", metavar="USER", help="user ID, exactly as in the data")
-    recommend.add_argument("-k", type=int, default=20, help="number of interests (default: 20)")
+    recommend.add_argument("-k", type=positive_int, default=20, help="number of interests (default: 20)")
     recommend.add_argument("--include-seen", action="store_true",
                            help="also rank interests the user already engaged with")
     _add_format(recommend)

@@ -122,7 +122,9 @@ class InteractionData:
 
         for kind, vocabulary, table in (("user", self.users, self.user_attributes),
                                         ("interest", self.interests, self.interest_attributes)):
-            if table.empty and len(table.columns) == 0:
+            # Skip only when no table was given: a table with only an ID column has an
+            # index but no columns, and its IDs are still checked.
+            if len(table.columns) == 0 and len(table.index) == 0:
                 continue
             missing = int((~pd.Index(vocabulary.ids).isin(table.index)).sum())
             setattr(report, f"{kind}s_missing_from_table", missing)
@@ -195,8 +197,8 @@ def attribute_table(frame: pd.DataFrame, path: Path, kind: str, id_col: str | No
     column = find_column(frame, id_col, candidates, role=f"{kind} ID", option=option, path=path)
 
     table = frame.drop(columns=[column]).copy()
-    table.index = pd.Index(id_column_as_text(frame[column], path, column).to_numpy(),
-                           dtype=object, name=f"{kind}_id")
+    ids = id_column_as_text(frame[column], path, column, frame.attrs.get("header_lines"))
+    table.index = pd.Index(ids.to_numpy(), dtype=object, name=f"{kind}_id")
     if not table.index.is_unique:
         duplicated = table.index[table.index.duplicated()]
         raise DataValidationError(

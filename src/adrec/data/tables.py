@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import logging
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +50,9 @@ def normalize_column_name(name: str) -> str:
 
 def sniff_delimiter(path: Path, encoding: str) -> str:
     """Guess the field delimiter of a text table from its first line."""
-    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+    # Sniff a gzipped table after decompression, because its compressed bytes contain delimiters at random.
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding=encoding, errors="replace", newline="") as handle:
         first_line = handle.readline()
     if path.name.endswith((".tsv", ".tsv.gz")):
         return "\t"
@@ -86,19 +90,25 @@ def read_table(
 
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
-            return pq.read_table(path).to_pandas()
+            frame = pq.read_table(path).to_pandas()
         except Exception as error:  # pyarrow raises several unrelated types for bad files
             raise DataValidationError(f"{path}: not a readable Parquet file ({error})") from error
+        frame.attrs["header_lines"] = None
+        return frame
 
     if path.stat().st_size == 0:
         raise DataValidationError(f"{path}: the file is empty; expected a header line and data rows")
-    delimiter = sep if sep is not None else sniff_delimiter(path, encoding)
     try:
-        return pd.read_csv(
+        delimiter = sep if sep is not None else sniff_delimiter(path, encoding)
+        frame = pd.read_csv(
             path,
             sep=delimiter,
             header=None if names else 0,
             names=names,
+            # Without index_col=False, rows with one field more than the header (a trailing
+            # delimiter) make pandas use the first column as the index and shift the others
+            # left. With it, pandas drops the extra field and emits a ParserWarning.
+            index_col=False,
             dtype=str,
             keep_default_na=False,
             na_filter=False,
@@ -106,6 +116,9 @@ def read_table(
             quoting=csv.QUOTE_MINIMAL,
             skip_blank_lines=True,
         )
+        # Error messages turn data rows into file lines with this; blank lines are not counted.
+        frame.attrs["header_lines"] = 0 if names else 1
+        return frame
     except UnicodeDecodeError as error:
         raise DataValidationError(
             f"{path}: cannot be decoded as {encoding} ({error.reason} at byte {error.start}); "
@@ -118,6 +131,10 @@ def read_table(
         ) from error
     except pd.errors.EmptyDataError as error:
         raise DataValidationError(f"{path}: the file has no columns") from error
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise DataValidationError(
+            f"{path}: not a readable gzip file ({error}); compress it again or pass it uncompressed"
+        ) from error
 
 
 def find_column(
@@ -194,7 +211,15 @@ def resolve_frequency_columns(
     return FrequencyColumns(user, interest, frequency, timestamp)
 
 
-def id_column_as_text(series: pd.Series, path: Path, column: str) -> pd.Series:
+def row_location(row: int, header_lines: int | None) -> str:
+    """Describe where 0-based data row ``row`` is: its row number, and its line in a text file."""
+    if header_lines is None:
+        return f"row {row + 1}"
+    return f"data row {row + 1} (line {row + 1 + header_lines})"
+
+
+def id_column_as_text(series: pd.Series, path: Path, column: str,
+                      header_lines: int | None = None) -> pd.Series:
     """Return an ID column as Python strings, rejecting floats and empty cells.
 
     Integers become their decimal text. Floating-point IDs are rejected because
@@ -214,7 +239,7 @@ def id_column_as_text(series: pd.Series, path: Path, column: str) -> pd.Series:
     if missing.any():
         row = int(missing.to_numpy().argmax())
         raise DataValidationError(
-            f"{path}: column {column!r} is empty at data row {row + 1} (line {row + 2}); "
+            f"{path}: column {column!r} is empty at {row_location(row, header_lines)}; "
             "every row needs an ID"
         )
     return text.astype(str).astype(object)

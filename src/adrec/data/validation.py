@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from adrec.data.tables import FrequencyColumns, id_column_as_text
+from adrec.data.tables import FrequencyColumns, id_column_as_text, row_location
 from adrec.errors import DataValidationError
 
 logger = logging.getLogger(__name__)
@@ -51,18 +51,21 @@ class DataReport:
 
 
 def _bad_row_error(path: Path, column: str, mask: np.ndarray, values: pd.Series, problem: str,
-                   fix: str) -> DataValidationError:
+                   fix: str, header_lines: int | None) -> DataValidationError:
     """Build the error for the first row where ``mask`` is true."""
     row = int(np.argmax(mask))
+    value = values.iloc[row]
+    shown = repr(value) if isinstance(value, str) else str(value)
     count = int(mask.sum())
     more = f" ({count - 1:,} more rows like it)" if count > 1 else ""
     return DataValidationError(
-        f"{path}: column {column!r} at data row {row + 1} (line {row + 2}) has {values.iloc[row]!r}, "
+        f"{path}: column {column!r} at {row_location(row, header_lines)} has {shown}, "
         f"{problem}{more}; {fix}"
     )
 
 
-def parse_frequency(values: pd.Series, path: Path, column: str) -> np.ndarray:
+def parse_frequency(values: pd.Series, path: Path, column: str,
+                    header_lines: int | None = None) -> np.ndarray:
     """Convert a frequency column to ``float64``, rejecting anything but finite numbers >= 0.
 
     Zeros are kept: a zero frequency is a valid observation. Empty cells, text,
@@ -79,24 +82,25 @@ def parse_frequency(values: pd.Series, path: Path, column: str) -> np.ndarray:
         not_numeric = not_numeric.to_numpy()
         if not_numeric.any():
             raise _bad_row_error(path, column, not_numeric, values, "which is not a number",
-                                 "frequency must be a finite number >= 0")
+                                 "frequency must be a finite number >= 0", header_lines)
 
     missing = np.isnan(numbers)
     if missing.any():
         raise _bad_row_error(path, column, missing, values, "a missing value (NaN or empty)",
-                             "fill it in or drop the row before training")
+                             "fill it in or drop the row before training", header_lines)
     infinite = np.isinf(numbers)
     if infinite.any():
         raise _bad_row_error(path, column, infinite, values, "which is infinite",
-                             "frequency must be a finite number >= 0")
+                             "frequency must be a finite number >= 0", header_lines)
     negative = numbers < 0
     if negative.any():
         raise _bad_row_error(path, column, negative, values, "which is negative",
-                             "frequency must be a finite number >= 0")
+                             "frequency must be a finite number >= 0", header_lines)
     return numbers
 
 
-def parse_timestamp(values: pd.Series, path: Path, column: str) -> np.ndarray:
+def parse_timestamp(values: pd.Series, path: Path, column: str,
+                    header_lines: int | None = None) -> np.ndarray:
     """Convert a timestamp column to Unix seconds (``int64``).
 
     Numbers are taken as Unix seconds; text is parsed as a date or date-time
@@ -113,7 +117,7 @@ def parse_timestamp(values: pd.Series, path: Path, column: str) -> np.ndarray:
     bad = parsed.isna().to_numpy()
     if bad.any():
         raise _bad_row_error(path, column, bad, values, "which is not a date or Unix time",
-                             "use ISO 8601 (2024-05-31T12:00:00) or Unix seconds")
+                             "use ISO 8601 (2024-05-31T12:00:00) or Unix seconds", header_lines)
     seconds = (parsed - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
     return seconds.astype("int64").to_numpy()
 
@@ -151,17 +155,22 @@ def clean_frequency_table(
     if len(frame) == 0:
         raise DataValidationError(f"{path}: the table has a header but no data rows")
 
+    header_lines = frame.attrs.get("header_lines")
     clean = pd.DataFrame({
-        "user_id": id_column_as_text(frame[columns.user], path, columns.user).to_numpy(),
-        "interest_id": id_column_as_text(frame[columns.interest], path, columns.interest).to_numpy(),
+        "user_id": id_column_as_text(frame[columns.user], path, columns.user,
+                                     header_lines).to_numpy(),
+        "interest_id": id_column_as_text(frame[columns.interest], path, columns.interest,
+                                         header_lines).to_numpy(),
     })
     if columns.frequency is None:
         clean["frequency"] = 1.0
         report.event_log = True
     else:
-        clean["frequency"] = parse_frequency(frame[columns.frequency], path, columns.frequency)
+        clean["frequency"] = parse_frequency(frame[columns.frequency], path, columns.frequency,
+                                             header_lines)
     if columns.timestamp is not None:
-        clean["timestamp"] = parse_timestamp(frame[columns.timestamp], path, columns.timestamp)
+        clean["timestamp"] = parse_timestamp(frame[columns.timestamp], path, columns.timestamp,
+                                             header_lines)
     report.rows_read += len(clean)
     report.duplicate_policy = duplicates
 
@@ -178,8 +187,8 @@ def clean_frequency_table(
         first = int(np.argmax(duplicated))
         pair = (clean.at[first, "user_id"], clean.at[first, "interest_id"])
         raise DataValidationError(
-            f"{path}: the (user, interest) pair {pair} appears more than once, first at data row "
-            f"{first + 1} (line {first + 2}); {extra_rows:,} rows repeat an earlier pair. "
+            f"{path}: the (user, interest) pair {pair} appears more than once, first at "
+            f"{row_location(first, header_lines)}; {extra_rows:,} rows repeat an earlier pair. "
             "Combine them with --duplicates sum, mean or last"
         )
 

@@ -80,5 +80,7 @@ class Vocabulary:
         return positions
 
     def id_of(self, index: int) -> str:
-        """Return the external ID at ``index``."""
+        """Return the external ID at ``index``; a negative or too large index raises IndexError."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"{self.kind} index {index} is out of range [0, {len(self)})")
         return self._index[index]

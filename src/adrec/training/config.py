@@ -34,7 +34,7 @@ class TrainConfig:
     batch_size: int = 1024
     optimizer: str = "adamax"
     learning_rate: float = 0.01
-    l2: float = 0.02
+    l2: float = 0.05
     validation_fraction: float = 0.1
     patience: int = 5
     min_delta: float = 0.0
