@@ -18,7 +18,7 @@ from adrec.data.vocabulary import Vocabulary
 from adrec.errors import BundleError, ConfigError
 from adrec.evaluation.baselines import global_mean_rmse
 from adrec.models import ModelConfig, build_model
-from adrec.persistence import BundleContents, bundle_hash, load_bundle, save_bundle
+from adrec.persistence import BundleContents, bundle_hash, load_bundle, read_manifest, save_bundle
 from adrec.recommendation.ranking import top_k
 from adrec.training import TargetTransform, TrainConfig, Trainer, TrainingArrays
 from adrec.training.trainer import EpochCallback
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 # Attribute columns shown beside interests when present, in this order.
 PREFERRED_DISPLAY_COLUMNS = ("name", "title", "category", "genres")
 MAX_DISPLAY_COLUMNS = 3
-SCORING_BATCH_SIZE = 1024
+SCORING_BATCH_SIZE = 65536
 
 
 def reference_configs() -> tuple[ModelConfig, TrainConfig]:
@@ -44,8 +44,8 @@ class Recommender:
         model_config: the scoring model; defaults to :class:`ModelConfig`'s defaults.
         train_config: the training run; defaults to :class:`TrainConfig`'s defaults.
 
-    After :meth:`fit` or :meth:`load`, ``metrics`` holds the validation figures
-    and ``history`` the learning curve.
+    After :meth:`fit` or :meth:`load`, ``metrics`` contains the validation
+    figures and ``history_`` the learning curve, one dict per epoch.
     """
 
     def __init__(self, model_config: ModelConfig | None = None,
@@ -88,7 +88,7 @@ class Recommender:
         """Train from scratch on ``data`` and return ``self``.
 
         Rows are shuffled and split into training and validation parts with the
-        training config's seed; the weights of the epoch with the lowest
+        training config's seed. The weights of the epoch with the lowest
         validation loss are kept. Every row, validation rows included, counts
         as engaged: :meth:`history` shows it and :meth:`recommend` excludes it.
 
@@ -240,9 +240,10 @@ class Recommender:
         outputs = []
         self.model.eval()
         with torch.no_grad():
-            for start in range(0, len(users), 65536):
-                batch_users = torch.tensor(users[start:start + 65536], dtype=torch.int64)
-                batch_interests = torch.tensor(interests[start:start + 65536], dtype=torch.int64)
+            for start in range(0, len(users), SCORING_BATCH_SIZE):
+                stop = start + SCORING_BATCH_SIZE
+                batch_users = torch.tensor(users[start:stop], dtype=torch.int64)
+                batch_interests = torch.tensor(interests[start:stop], dtype=torch.int64)
                 scores = self.model(batch_users, batch_interests)
                 outputs.append(scores.double().numpy())
         scores = np.concatenate(outputs) if outputs else np.empty(0)
@@ -392,8 +393,6 @@ class Recommender:
                                   users=users, interests=interests,
                                   interactions=self.interactions)
         path = save_bundle(path, contents)
-        from adrec.persistence import read_manifest
-
         self.manifest = read_manifest(path)
         return path
 

@@ -103,7 +103,7 @@ class Trainer:
     """Train a scoring module with mini-batch MSE and keep the weights of the best validation epoch.
 
     The trainer owns the optimizer, the random generator and the device. After
-    :meth:`fit`, the module holds the weights of the epoch with the lowest
+    :meth:`fit`, the module contains the weights of the epoch with the lowest
     validation loss (or of the last epoch when there is no validation part).
 
     Args:
@@ -157,11 +157,9 @@ class Trainer:
             if validation_mse is not None and not math.isfinite(validation_mse):
                 raise TrainingError(f"validation loss became {validation_mse} at epoch {epoch}; "
                                     "lower the learning rate")
-            monitored = validation_mse if has_validation else train_mse
-            best = result.best_validation_mse if has_validation else None
-            improved = best is None or monitored < best - config.min_delta
-            if not has_validation:
-                improved = True
+            # Without a validation part every epoch counts as the best so far.
+            best = result.best_validation_mse
+            improved = not has_validation or best is None or validation_mse < best - config.min_delta
 
             record = EpochRecord(
                 epoch=epoch,
