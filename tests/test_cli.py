@@ -1,6 +1,6 @@
 """End-to-end tests of the ``adrec`` command on small synthetic data.
 
-Workflows run the real program in a subprocess (``python -m adrec``); the many
+Workflows run the real program in a subprocess (``python -m adrec``). The many
 small error and format cases call :func:`adrec.cli.main.main` in-process, which
 runs the same parser and handlers without the interpreter start-up.
 """
@@ -28,10 +28,10 @@ SUBPROCESS_TIMEOUT_S = 180
 BUNDLE_FILES = ("manifest.json", "weights.safetensors", "users.parquet", "interests.parquet",
                 "interactions.parquet")
 
-# Settings under which every two-group user ranks its held-out interest first: this held
-# for all 40 users with 20 seeds. A batch of 32 rows gives 9 optimizer steps per epoch on
-# the 288 training rows; with the default batch of 1024, an epoch is one step, and early
-# stopping ends the run before the groups separate.
+# Settings under which every two-group user ranks its held-out interest first, as all 40
+# users did with each of 20 seeds. A batch of 32 rows gives 9 optimizer steps per epoch on
+# the 288 training rows. With the default batch of 1024, an epoch is a single step, so
+# early stopping ends the run before the groups separate.
 KNOWN_ANSWER_OPTIONS = ("--dim", "16", "--epochs", "20", "--batch-size", "32", "--lr", "0.05",
                         "--l2", "0.02", "--patience", "5", "--seed", "7")
 FAST_OPTIONS = ("--epochs", "5", "--dim", "8")
@@ -99,7 +99,7 @@ def engaged(frame: pd.DataFrame, user_id: str) -> dict[str, float]:
 
 
 def assert_one_line_error(stderr: str) -> str:
-    """Check that stderr holds exactly one ``adrec: error:`` line and return it."""
+    """Check that stderr contains exactly one ``adrec: error:`` line and return it."""
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert lines[0].startswith("adrec: error: "), stderr

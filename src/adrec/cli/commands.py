@@ -55,8 +55,8 @@ def check_bundle_destination(out: Path) -> None:
     if out.is_dir() and ((out / MANIFEST).is_file() or not any(out.iterdir())):
         return
     what = "a folder that is not a model bundle" if out.is_dir() else "a file"
-    raise ConfigError(f"{out}: --out is {what}, and saving the bundle would replace it; "
-                      "choose a new folder, an empty folder or an existing model bundle")
+    raise ConfigError(f"{out}: --out is {what}, which saving the bundle would replace. "
+                      "Choose a new folder, an empty folder or an existing model bundle")
 
 
 def metrics_table(recommender: Recommender) -> pd.DataFrame:

@@ -36,7 +36,7 @@ examples:
 
 
 def positive_int(text: str) -> int:
-    """Parse an option value that must be an integer >= 1; argparse reports the error."""
+    """Parse an option value that must be an integer >= 1, or raise argparse's usage error."""
     try:
         value = int(text)
     except ValueError:
