@@ -739,9 +739,6 @@ def test_damaged_bundle_end_to_end(bundle_copy: Path):
     assert "truncated" in assert_one_line_error(process.stderr)
 
 
-@pytest.mark.xfail(raises=(AttributeError, KeyError), strict=True,
-                   reason="load_bundle reads the manifest's 'files' entries without checking "
-                          "their type, so a malformed entry escapes as a traceback (exit 1)")
 @pytest.mark.parametrize("files", [5, {"weights.safetensors": {}}])
 def test_malformed_manifest_files(capsys, bundle_copy: Path, files):
     path = bundle_copy / "manifest.json"
@@ -755,9 +752,6 @@ def test_malformed_manifest_files(capsys, bundle_copy: Path, files):
     assert_one_line_error(err)
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="Recommender.load passes torch's multi-line state_dict error into "
-                          "the message")
 def test_manifest_dim_mismatch(capsys, bundle_copy: Path):
     path = bundle_copy / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -795,9 +789,6 @@ def test_invalid_setting(capsys, id_folder: Path, tmp_path: Path, option: tuple[
     assert not out.exists()
 
 
-@pytest.mark.xfail(raises=(RuntimeError, AssertionError), strict=True,
-                   reason="TrainConfig.validate does not check the device, so torch's error "
-                          "escapes as a traceback (exit 1)")
 def test_invalid_device(capsys, id_folder: Path, tmp_path: Path):
     code, _, err = run_main(capsys, "train", id_folder, "--out", tmp_path / "model",
                             "--device", "nonsense")
@@ -806,9 +797,6 @@ def test_invalid_device(capsys, id_folder: Path, tmp_path: Path):
     assert "nonsense" in assert_one_line_error(err)
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="TrainConfig.validate compares l2 with 0, which NaN passes; the "
-                          "trainer then skips the penalty")
 def test_nan_l2(capsys, id_folder: Path, tmp_path: Path):
     code, _, _ = run_main(capsys, "train", id_folder, "--out", tmp_path / "model", "--l2", "nan")
 

@@ -275,3 +275,23 @@ def test_reference_configs_match_reference_design():
     model, training = adrec.reference_configs()
     assert (model.dim, model.use_bias) == (100, False)
     assert (training.optimizer, training.l2, training.epochs) == ("adamax", 0.0, 30)
+
+
+def test_save_rejects_non_bundle_destination(fitted, tmp_path):
+    data_folder = tmp_path / "data"
+    data_folder.mkdir()
+    (data_folder / "frequency.csv").write_text("user_id,interest_id,frequency\n1,a,2\n")
+    with pytest.raises(BundleError, match="not a model bundle"):
+        fitted.save(data_folder)
+    assert (data_folder / "frequency.csv").is_file()
+
+
+def test_default_config_learns_small_dataset():
+    recommender = Recommender().fit(_data(), progress=False)
+    frame = two_group_frame()
+    hits = 0
+    for user in sorted(frame.user_id.unique()):
+        group = "a" if user.startswith("0") else "b"
+        top = recommender.recommend(user, k=1)["interest_id"].iloc[0]
+        hits += top.startswith(group)
+    assert hits / frame.user_id.nunique() >= 0.9

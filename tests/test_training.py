@@ -123,7 +123,8 @@ def test_training_without_validation_keeps_last_epoch():
 @pytest.mark.parametrize("settings", [
     {"epochs": 0}, {"batch_size": 0}, {"optimizer": "rmsprop"}, {"learning_rate": 0},
     {"l2": -1}, {"validation_fraction": 1.0}, {"validation_fraction": -0.1}, {"patience": -1},
-    {"target_transform": "sqrt"},
+    {"target_transform": "sqrt"}, {"l2": float("nan")}, {"learning_rate": float("inf")},
+    {"min_delta": -1.0}, {"device": "nonsense"},
 ])
 def test_train_config_rejects_invalid_settings(settings):
     with pytest.raises(ConfigError):

@@ -15,7 +15,7 @@ from adrec.cli.output import emit
 from adrec.data import InteractionData, load_data, load_sample
 from adrec.errors import ConfigError
 from adrec.models import ModelConfig
-from adrec.persistence.bundle import MANIFEST
+from adrec.persistence import check_bundle_destination
 from adrec.recommendation import Recommender, reference_configs
 from adrec.training import TrainConfig
 
@@ -42,21 +42,6 @@ def configs_from_arguments(arguments: argparse.Namespace) -> tuple[ModelConfig, 
                 dataclasses.replace(training, **training_changes))
     except TypeError as error:
         raise ConfigError(str(error)) from error
-
-
-def check_bundle_destination(out: Path) -> None:
-    """Raise :class:`ConfigError` unless ``out`` is absent, an empty folder or a model bundle.
-
-    Saving a bundle replaces whatever is at ``out`` as a whole, so a data folder
-    or a file given there by mistake would be deleted.
-    """
-    if not out.exists():
-        return
-    if out.is_dir() and ((out / MANIFEST).is_file() or not any(out.iterdir())):
-        return
-    what = "a folder that is not a model bundle" if out.is_dir() else "a file"
-    raise ConfigError(f"{out}: --out is {what}, which saving the bundle would replace. "
-                      "Choose a new folder, an empty folder or an existing model bundle")
 
 
 def metrics_table(recommender: Recommender) -> pd.DataFrame:

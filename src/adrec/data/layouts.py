@@ -108,7 +108,7 @@ def load_data(
         frequency_path = find_table(path, FREQUENCY_TABLE_NAMES)
         users = users if users is not None else find_table(path, USER_TABLE_NAMES)
         interests = interests if interests is not None else find_table(path, INTEREST_TABLE_NAMES)
-        name = path.name
+        name = path.resolve().name
     else:
         frequency_path = path
         name = path.stem

@@ -89,6 +89,22 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(pa.table(columns), path)
 
 
+def check_bundle_destination(path: str | Path) -> None:
+    """Raise :class:`BundleError` unless ``path`` is absent, an empty folder or a model bundle.
+
+    Saving a bundle replaces whatever is at ``path`` as a whole, so a data folder
+    or a file given there by mistake would be deleted.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    if path.is_dir() and ((path / MANIFEST).is_file() or not any(path.iterdir())):
+        return
+    what = "a folder that is not a model bundle" if path.is_dir() else "a file"
+    raise BundleError(f"{path}: the destination is {what}, which saving the bundle would replace. "
+                      "Choose a new folder, an empty folder or an existing model bundle")
+
+
 def save_bundle(path: str | Path, contents: BundleContents) -> Path:
     """Write a bundle folder atomically and return its path.
 
@@ -96,6 +112,7 @@ def save_bundle(path: str | Path, contents: BundleContents) -> Path:
     completely written.
     """
     path = Path(path)
+    check_bundle_destination(path)
     with atomic_directory(path) as folder:
         weights = {name: tensor.detach().cpu().contiguous() for name, tensor in contents.weights.items()}
         save_file(weights, str(folder / WEIGHTS), metadata={"format": BUNDLE_FORMAT})
@@ -168,11 +185,15 @@ def load_bundle(path: str | Path, verify: bool = True) -> BundleContents:
     """
     path = Path(path)
     manifest = read_manifest(path)
-    files = manifest.get("files", {})
+    files = manifest.get("files")
     for name in (WEIGHTS, USERS, INTERESTS, INTERACTIONS):
         file_path = path / name
-        expected = files.get(name)
-        if expected is None or not file_path.is_file():
+        expected = files.get(name) if isinstance(files, dict) else None
+        if not (isinstance(expected, dict) and isinstance(expected.get("bytes"), int)
+                and isinstance(expected.get("sha256"), str)):
+            raise BundleError(f"{path / MANIFEST}: no valid size and checksum for {name}; the "
+                              "manifest is damaged, retrain or restore the bundle")
+        if not file_path.is_file():
             raise BundleError(f"{path}: {name} is missing; the bundle is incomplete, retrain or "
                               "restore it")
         size = file_path.stat().st_size

@@ -425,8 +425,9 @@ class Recommender:
                                 len(recommender.interests))
             model.load_state_dict(contents.weights)
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise BundleError(f"{path}: the bundle does not match this adrec version's model "
-                              f"definition ({error}); retrain it") from error
+                              f"definition ({first_line}); retrain it") from error
         recommender.model = model.eval()
         recommender._index_interactions(contents.interactions)
         recommender.metrics = manifest.get("metrics", {})

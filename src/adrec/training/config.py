@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
+
+import torch
 
 from adrec.errors import ConfigError
 
@@ -53,14 +56,16 @@ class TrainConfig:
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"learning rate must be > 0, got {self.learning_rate!r}")
-        if self.l2 < 0:
-            raise ConfigError(f"l2 must be >= 0, got {self.l2!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ConfigError(f"learning rate must be a finite number > 0, got {self.learning_rate!r}")
+        if not (math.isfinite(self.l2) and self.l2 >= 0):
+            raise ConfigError(f"l2 must be a finite number >= 0, got {self.l2!r}")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(
                 f"validation fraction must be in [0, 1), got {self.validation_fraction!r}"
             )
+        if not (math.isfinite(self.min_delta) and self.min_delta >= 0):
+            raise ConfigError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0, got {self.patience!r}")
         if self.target_transform not in TARGET_TRANSFORMS:
@@ -68,6 +73,18 @@ class TrainConfig:
                 f"unknown target transform {self.target_transform!r}; "
                 f"choose one of {TARGET_TRANSFORMS}"
             )
+
+        self._validate_device()
+
+    def _validate_device(self) -> None:
+        """Raise :class:`ConfigError` for a device torch does not know or cannot use here."""
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as error:
+            raise ConfigError(f"invalid device {self.device!r} ({error}); use cpu or cuda") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"device {self.device!r} requested, but CUDA is not available to this "
+                              "torch build; use --device cpu or install a CUDA build of torch")
 
     def to_dict(self) -> dict:
         """Return the settings as JSON-ready data."""

@@ -23,6 +23,9 @@ from adrec.training.config import TrainConfig
 logger = logging.getLogger(__name__)
 
 EVALUATION_BATCH_SIZE = 65536
+# A training set smaller than this many batches gets smaller batches, so an epoch
+# still takes several optimizer steps.
+MIN_STEPS_PER_EPOCH = 8
 
 
 @dataclass
@@ -141,6 +144,11 @@ class Trainer:
         interests = torch.as_tensor(train.interests, dtype=torch.int64)
         targets = torch.as_tensor(train.targets, dtype=torch.float32)
 
+        batch_size = min(config.batch_size, max(1, math.ceil(len(train) / MIN_STEPS_PER_EPOCH)))
+        if batch_size < config.batch_size:
+            logger.info("batch size lowered from %d to %d so that each epoch over %d rows takes "
+                        "%d steps", config.batch_size, batch_size, len(train), MIN_STEPS_PER_EPOCH)
+
         result = TrainResult()
         best_state = None
         epochs_without_improvement = 0
@@ -150,7 +158,7 @@ class Trainer:
         for epoch in bar:
             epoch_started = time.perf_counter()
             train_mse = self._train_epoch(model, optimizer, users, interests, targets, generator,
-                                          epoch)
+                                          epoch, batch_size)
 
             validation_mse = mean_squared_error(model, validation, self.device) if has_validation \
                 else None
@@ -206,14 +214,14 @@ class Trainer:
 
     def _train_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                      users: torch.Tensor, interests: torch.Tensor, targets: torch.Tensor,
-                     generator: torch.Generator, epoch: int) -> float:
+                     generator: torch.Generator, epoch: int, batch_size: int) -> float:
         """Run one shuffled pass over the training rows; return the mean squared error."""
         config = self.config
         model.train()
         order = torch.randperm(len(targets), generator=generator)
         squared_error_sum = 0.0
-        for start in range(0, len(order), config.batch_size):
-            batch = order[start:start + config.batch_size]
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
             batch_users = users[batch].to(self.device)
             batch_interests = interests[batch].to(self.device)
             batch_targets = targets[batch].to(self.device)
