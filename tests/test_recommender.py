@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import two_group_frame
 
 import adrec
 from adrec import BundleError, ConfigError, ModelConfig, Recommender, TrainConfig, UnknownIDError
 from adrec.data import InteractionData
+from conftest import two_group_frame
 
 FAST = TrainConfig(epochs=60, batch_size=32, learning_rate=0.05, l2=0.001, patience=10)
 
