@@ -9,6 +9,8 @@ turns a missing dataset into a failure.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,16 +74,7 @@ def two_group_frame(users_per_group: int = 20, interests_per_group: int = 6,
 @pytest.fixture()
 def two_group_folder(tmp_path: Path) -> Path:
     """A dataset folder with frequency.csv, users.csv and interests.csv of two user groups."""
-    frame = two_group_frame()
-    frame.to_csv(tmp_path / "frequency.csv", index=False)
-    users = sorted(frame["user_id"].unique())
-    pd.DataFrame({"user_id": users, "segment": [u[0] for u in users]}).to_csv(
-        tmp_path / "users.csv", index=False)
-    interests = sorted(frame["interest_id"].unique())
-    pd.DataFrame({"interest_id": interests, "name": [f"Interest {i}" for i in interests],
-                  "category": ["group " + i[0] for i in interests]}).to_csv(
-        tmp_path / "interests.csv", index=False)
-    return tmp_path
+    return write_two_group_folder(tmp_path)
 
 
 @pytest.fixture()
@@ -119,3 +112,11 @@ def write_two_group_folder(folder: Path) -> Path:
 def two_group_module_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``two_group_folder`` dataset written once per test module, for tests that only read it."""
     return write_two_group_folder(tmp_path_factory.mktemp("two_group"))
+
+
+def run_adrec(*args: str | Path, cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """Run ``python -m adrec ARGS`` and return the finished process with text output."""
+    environment = dict(os.environ, PYTHONIOENCODING="utf-8")
+    return subprocess.run([sys.executable, "-m", "adrec", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+                          env=environment, check=False)

@@ -12,10 +12,8 @@ import io
 import json
 import logging
 import math
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +21,7 @@ import pytest
 
 from adrec import __version__
 from adrec.cli.main import main
+from conftest import run_adrec as run_conftest_adrec
 
 SUBPROCESS_TIMEOUT_S = 180
 BUNDLE_FILES = ("manifest.json", "weights.safetensors", "users.parquet", "interests.parquet",
@@ -47,11 +46,8 @@ ID_INTERESTS = ("café", "日本語", "Ölfarbe", "niño", "NA", "🎯target", "
 
 def run_adrec(*args: str | Path, cwd: Path, timeout: float = SUBPROCESS_TIMEOUT_S
               ) -> subprocess.CompletedProcess:
-    """Run ``python -m adrec ARGS`` and return the finished process with text output."""
-    environment = dict(os.environ, PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-m", "adrec", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, encoding="utf-8", timeout=timeout,
-                          env=environment, check=False)
+    """Run ``python -m adrec ARGS`` with this module's default timeout."""
+    return run_conftest_adrec(*args, cwd=cwd, timeout=timeout)
 
 
 def run_main(capsys: pytest.CaptureFixture, *args: str | Path) -> tuple[int, str, str]:

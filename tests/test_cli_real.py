@@ -7,13 +7,13 @@ The tests then query the bundle and compare its output with the raw files.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from conftest import run_adrec as run_conftest_adrec
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -23,11 +23,8 @@ QUERY_TIMEOUT_S = 180
 
 def run_adrec(*args: str | Path, cwd: Path, timeout: float = QUERY_TIMEOUT_S
               ) -> subprocess.CompletedProcess:
-    """Run ``python -m adrec ARGS`` and return the finished process with text output."""
-    environment = dict(os.environ, PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-m", "adrec", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, encoding="utf-8", timeout=timeout,
-                          env=environment, check=False)
+    """Run ``python -m adrec ARGS`` with this module's default timeout."""
+    return run_conftest_adrec(*args, cwd=cwd, timeout=timeout)
 
 
 def query_json(*args: str | Path, cwd: Path):

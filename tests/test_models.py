@@ -47,7 +47,7 @@ def test_score_all_matches_pairwise_forward(use_bias):
         assert torch.allclose(all_scores[row], pairwise, atol=1e-6)
 
 
-def test_l2_penalty_is_mean_squared_norm_of_batch_rows():
+def test_l2_penalty_of_batch_rows():
     model = _model()
     users, interests = torch.tensor([1, 1]), torch.tensor([2, 3])
     expected = ((model.user_embedding.weight[users] ** 2).sum(1)

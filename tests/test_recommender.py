@@ -1,4 +1,4 @@
-"""Contract tests of the recommender facade: answers in external IDs, seen interests, persistence."""
+"""Contract tests of the recommender facade: external IDs, seen interests, persistence."""
 
 from __future__ import annotations
 

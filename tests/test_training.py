@@ -46,7 +46,7 @@ def test_trainer_learns_low_rank_structure():
     assert best < 0.6
 
 
-def test_best_validation_rmse_is_square_root_of_best_mse():
+def test_best_rmse_is_root_of_mse():
     _, result = _fit(TrainConfig(epochs=10, batch_size=64, learning_rate=0.03))
     assert result.best_validation_rmse == pytest.approx(math.sqrt(result.best_validation_mse))
     best_record = result.history[result.best_epoch - 1]

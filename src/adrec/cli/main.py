@@ -90,7 +90,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                        help=f"learning rate (default: {train_defaults.learning_rate})")
     group.add_argument("--l2", type=float,
                        help=f"L2 penalty weight on the embeddings and biases of each batch "
-                            f"(default: {train_defaults.l2})")
+                            "(default: 0.1 for raw frequencies, 0.05 with --target-transform "
+                            "log1p)")
     group.add_argument("--validation-fraction", type=float,
                        help="share of rows held out for validation, in [0, 1) "
                             f"(default: {train_defaults.validation_fraction})")

@@ -151,6 +151,7 @@ class Recommender:
             "train_rows": len(train),
             "validation_rows": len(validation),
             "target_transform": self.transform.name,
+            "l2": self.train_config.effective_l2,
         }
         if len(validation) == 0:
             return metrics

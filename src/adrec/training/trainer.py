@@ -228,8 +228,8 @@ class Trainer:
 
             predictions = model(batch_users, batch_interests)
             mse = torch.mean((predictions - batch_targets) ** 2)
-            loss = mse + config.l2 * model.l2_penalty(batch_users, batch_interests) \
-                if config.l2 > 0 else mse
+            l2 = config.effective_l2
+            loss = mse + l2 * model.l2_penalty(batch_users, batch_interests) if l2 > 0 else mse
 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
