@@ -40,7 +40,7 @@ class TrainConfig:
         device: torch device, such as ``cpu`` or ``cuda``.
     """
 
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 1024
     optimizer: str = "adamax"
     learning_rate: float = 0.01
