@@ -214,7 +214,7 @@ def test_duplicates_keep_latest_iso(write_file):
     data = adrec.load_data(path, duplicates="last")
 
     assert data.timestamp.tolist() == [unix_seconds(2024, 3, 1), unix_seconds(2023, 12, 31)]
-    assert data.frequency.tolist() == [2.0, 1.0]
+    assert data.frequency.tolist() == [1.0, 1.0]
 
 
 def test_bad_timestamp_named(write_file):

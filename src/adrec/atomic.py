@@ -10,6 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _fsync_directory(path: Path) -> None:
     """Flush a directory entry to disk where the platform allows it."""
     with contextlib.suppress(OSError):
@@ -30,6 +36,8 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
+        # mkstemp creates the file private (0600); give it the mode a plain open() would.
+        os.chmod(temporary_path, 0o666 & ~_current_umask())
         with open(temporary_path, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary_path, path)
@@ -50,7 +58,12 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield temporary
+        # mkdtemp creates the folder private (0700); give it and its files the usual modes,
+        # so that another account (a model server, say) can read the result.
+        mask = _current_umask()
+        os.chmod(temporary, 0o777 & ~mask)
         for child in temporary.iterdir():
+            os.chmod(child, 0o666 & ~mask)
             with open(child, "rb") as handle:
                 os.fsync(handle.fileno())
         if path.exists():

@@ -61,14 +61,14 @@ def metrics_table(recommender: Recommender) -> pd.DataFrame:
     return frame
 
 
-def print_data_report(data: InteractionData) -> None:
-    """Print sizes and loading warnings of a dataset."""
+def print_data_report(data: InteractionData, notes: bool = True) -> None:
+    """Print sizes and, unless ``notes`` is false, the loading warnings of a dataset."""
     summary = data.summary()
     say(f"Data: {summary['name']}: {summary['rows']:,} rows, {summary['users']:,} users, "
         f"{summary['interests']:,} interests, density {summary['density']:.4f}, frequency "
         f"{summary['frequency_min']:g} to {summary['frequency_max']:g} "
         f"(median {summary['frequency_median']:g})")
-    for warning in data.report.warnings:
+    for warning in data.report.warnings if notes else []:
         say(f"  note: {warning}")
 
 
@@ -78,9 +78,14 @@ def print_fit_summary(recommender: Recommender) -> None:
     stopped = ", stopped early" if metrics.get("stopped_early") else ""
     say(f"Trained {metrics['epochs_run']} epochs in {metrics['fit_seconds']:.1f} s{stopped}; "
         f"best epoch {metrics['best_epoch']}.")
+    limit = recommender.train_config.epochs
+    if metrics.get("validation_rows") and metrics["best_epoch"] == limit and limit > 1:
+        say(f"  note: the validation loss was still falling at the last epoch; a larger "
+            f"--epochs (now {limit}) or --learning-rate may give a better model")
     table = metrics_table(recommender)
     if not table.empty:
-        emit(table, "table", title="Validation RMSE (lower is better):")
+        emit(table, "table", title="Validation RMSE (lower is better; improvement is the "
+                                   "relative reduction against the global mean):")
 
 
 def run_demo(arguments: argparse.Namespace) -> None:
@@ -93,7 +98,7 @@ def run_demo(arguments: argparse.Namespace) -> None:
     data.users.index_of(arguments.user)
     print_data_report(data)
 
-    # The sample holds heavy-tailed engagement counts, which log1p suits.
+    # The sample holds heavy-tailed engagement counts, which log1p suits; the rest is default.
     training = TrainConfig(target_transform="log1p")
     recommender = Recommender(ModelConfig(), training).fit(data, progress=arguments.progress)
     print_fit_summary(recommender)
@@ -128,13 +133,23 @@ def run_train(arguments: argparse.Namespace) -> None:
     )
     human = arguments.format == "table"
     if human:
-        print_data_report(data)
+        print_data_report(data, notes=not arguments.quiet)
+    elif not arguments.quiet:
+        # stdout carries the machine-readable result, so notes go to stderr.
+        for warning in data.report.warnings:
+            print(f"adrec: note: {warning}", file=sys.stderr)
 
     checkpoint = Path(arguments.checkpoint) if arguments.checkpoint \
         else out.with_name(out.name + ".checkpoint.safetensors")
-    recommender = Recommender(model_config, train_config).fit(
-        data, init_from=arguments.init_from, checkpoint_path=checkpoint,
-        progress=arguments.progress)
+    try:
+        recommender = Recommender(model_config, train_config).fit(
+            data, init_from=arguments.init_from, checkpoint_path=checkpoint,
+            progress=arguments.progress)
+    except KeyboardInterrupt:
+        if checkpoint.exists():
+            print(f"adrec: training interrupted; the best weights so far are in {checkpoint} "
+                  "(safetensors, by index), no bundle was saved", file=sys.stderr)
+        raise
     recommender.save(out)
     if not arguments.checkpoint:
         checkpoint.unlink(missing_ok=True)

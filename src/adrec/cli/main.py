@@ -1,7 +1,8 @@
 """The ``adrec`` command: argument parsing, logging set-up, error handling and exit codes.
 
-Exit codes: 0 success, 1 unexpected failure, 2 invalid input (data, options or
-model bundle), 3 unknown user or interest ID, 130 interrupted.
+Exit codes: 0 success, 1 unexpected failure (including file system errors), 2
+invalid input (data, options or model bundle), 3 unknown user or interest ID, 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ EXIT_INVALID_INPUT = 2
 EXIT_UNKNOWN_ID = 3
 EXIT_INTERRUPTED = 130
 
-EPILOG = """exit codes: 0 success, 1 unexpected failure, 2 invalid input (data, options or
-model bundle), 3 unknown user or interest ID.
+EPILOG = """exit codes: 0 success, 1 unexpected failure (including file system errors), 2
+invalid input (data, options or model bundle), 3 unknown user or interest ID, 130
+interrupted.
 
 examples:
   adrec demo
@@ -89,7 +91,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate",
                        help=f"learning rate (default: {train_defaults.learning_rate})")
     group.add_argument("--l2", type=float,
-                       help=f"L2 penalty weight on the embeddings and biases of each batch "
+                       help="L2 penalty weight on the embeddings and biases of each batch "
                             "(default: 0.1 for raw frequencies, 0.05 with --target-transform "
                             "log1p)")
     group.add_argument("--validation-fraction", type=float,
@@ -195,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", metavar="MODEL", help="model bundle folder")
     _add_format(info)
     info.set_defaults(handler=commands.run_info)
+
+    # -v and -q also work after the subcommand; SUPPRESS keeps the top-level values otherwise.
+    for subparser in subcommands.choices.values():
+        subparser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                               help="log more: -v for per-epoch lines, -vv for debugging")
+        subparser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                               help="log errors only")
     return parser
 
 
@@ -224,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader of stdout went away (for example `| head`); that is not a failure.
         return EXIT_OK
+    except OSError as error:
+        # A file system failure while writing (disk full, permissions): one line, not a traceback.
+        print(f"adrec: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

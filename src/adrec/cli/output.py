@@ -51,6 +51,9 @@ def format_table(frame: pd.DataFrame) -> str:
     for column in shown.columns:
         if pd.api.types.is_float_dtype(shown[column]):
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.3f}")
+        else:
+            # Missing attributes (an ID absent from the users or interests table) print empty.
+            shown[column] = shown[column].astype(object).where(shown[column].notna(), "")
     with pd.option_context("display.max_colwidth", 48, "display.width", 200):
         return shown.to_string(index=False)
 

@@ -126,12 +126,15 @@ class InteractionData:
             # index but no columns, and its IDs are still checked.
             if len(table.columns) == 0 and len(table.index) == 0:
                 continue
-            missing = int((~pd.Index(vocabulary.ids).isin(table.index)).sum())
+            absent = ~pd.Index(vocabulary.ids).isin(table.index)
+            missing = int(absent.sum())
             setattr(report, f"{kind}s_missing_from_table", missing)
             if missing:
+                example = vocabulary.ids[int(np.argmax(absent))]
                 report.warn(
                     f"{missing:,} of {len(vocabulary):,} {kind} IDs in the frequency table are "
-                    f"not in the {kind}s table; their attributes are shown as empty"
+                    f"not in the {kind}s table (for example {example!r}); their attributes are "
+                    "shown as empty"
                 )
 
     def to_frame(self) -> pd.DataFrame:
@@ -184,16 +187,20 @@ class InteractionData:
         }
 
 
-def attribute_table(frame: pd.DataFrame, path: Path, kind: str, id_col: str | None = None) -> pd.DataFrame:
+def attribute_table(frame: pd.DataFrame, path: Path, kind: str, id_col: str | None = None,
+                    preferred_col: str | None = None) -> pd.DataFrame:
     """Index a users or interests table by its ID column, as text.
 
-    The ID column is ``id_col`` or found by name (``user_id``, ``interest_id``,
-    ``item_id``, ``id``, ...). Columns whose every value is a number become
+    The ID column is ``id_col``; else ``preferred_col`` (the frequency table's
+    ID column name) when the table has it; else found by name (``user_id``,
+    ``interest_id``, ``item_id``, ``id``, ...). Columns whose every value is a number become
     numeric, unless one has a leading zero (a code such as a postal code); the
     others stay text. Duplicated IDs are an error.
     """
     candidates = (USER_COLUMN_NAMES if kind == "user" else INTEREST_COLUMN_NAMES) + ("id",)
     option = "--user-col" if kind == "user" else "--interest-col"
+    if id_col is None and preferred_col is not None and preferred_col in frame.columns:
+        id_col = preferred_col
     column = find_column(frame, id_col, candidates, role=f"{kind} ID", option=option, path=path)
 
     table = frame.drop(columns=[column]).copy()

@@ -124,11 +124,12 @@ def load_data(
     user_table = interest_table = None
     if users is not None:
         report.sources.append(str(users))
-        user_table = attribute_table(read_table(users, encoding=encoding), Path(users), "user")
+        user_table = attribute_table(read_table(users, encoding=encoding), Path(users), "user",
+                                     preferred_col=columns.user)
     if interests is not None:
         report.sources.append(str(interests))
         interest_table = attribute_table(read_table(interests, encoding=encoding), Path(interests),
-                                         "interest")
+                                         "interest", preferred_col=columns.interest)
     logger.info("loaded %s rows from %s", f"{len(clean):,}", frequency_path)
     return InteractionData.from_frame(clean, user_attributes=user_table,
                                       interest_attributes=interest_table, report=report, name=name)

@@ -126,7 +126,8 @@ def read_table(
         ) from error
     except pd.errors.ParserError as error:
         raise DataValidationError(
-            f"{path}: cannot be parsed with delimiter {delimiter!r} ({error}); "
+            f"{path}: cannot be parsed with delimiter {delimiter!r} "
+            f"({str(error).strip().splitlines()[-1]}); "
             "check the delimiter and quoting"
         ) from error
     except pd.errors.EmptyDataError as error:

@@ -41,9 +41,9 @@ class DataReport:
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
-        """Record a warning and log it."""
+        """Record a warning for front ends to show, and log it at INFO level."""
         self.warnings.append(message)
-        logger.warning(message)
+        logger.info(message)
 
     def to_dict(self) -> dict:
         """Return the report as JSON-ready data."""
@@ -139,7 +139,8 @@ def clean_frequency_table(
     * An event log (no frequency column) is counted: each row is one engagement.
     * Duplicated (user, interest) pairs are combined by ``duplicates``: ``sum``
       (the default: rows are counts from different log periods), ``mean``,
-      ``last`` (the row nearest the end of the file) or ``error``. Their
+      ``last`` (the latest row by timestamp, else the row nearest the end of
+      the file) or ``error``. Their
       timestamp becomes the latest one. The number of merged rows is reported.
 
     The input frame is not modified.
@@ -195,6 +196,12 @@ def clean_frequency_table(
     aggregations = {"frequency": {"sum": "sum", "mean": "mean", "last": "last"}[policy]}
     if "timestamp" in clean:
         aggregations["timestamp"] = "max"
+        if policy == "last":
+            # "Last" means latest in time when rows carry timestamps; file order breaks ties.
+            # Pair numbers in order of first appearance keep the pairs in file order.
+            pair_number = clean.groupby(["user_id", "interest_id"], sort=False).ngroup()
+            order = np.lexsort((clean["timestamp"].to_numpy(), pair_number.to_numpy()))
+            clean = clean.iloc[order]
     merged = clean.groupby(["user_id", "interest_id"], sort=False, as_index=False).agg(aggregations)
     report.duplicate_rows += extra_rows
     if columns.frequency is not None:
@@ -203,6 +210,6 @@ def clean_frequency_table(
             f"combined by {policy} (choose with --duplicates {'|'.join(DUPLICATE_POLICIES)})"
         )
     else:
-        logger.info("%s: counted %s events into %s (user, interest) pairs", path,
-                    f"{len(clean):,}", f"{len(merged):,}")
+        report.warn(f"{path}: counted {len(clean):,} events (one per row) into {len(merged):,} "
+                    "(user, interest) frequencies")
     return merged

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -96,6 +97,14 @@ def check_bundle_destination(path: str | Path) -> None:
     or a file given there by mistake would be deleted.
     """
     path = Path(path)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise BundleError(f"{path}: {parent} is a file, so no folder can be created "
+                                  "there; choose another destination")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise BundleError(f"{path}: {parent} is not writable; choose another destination")
+            break
     if not path.exists():
         return
     if path.is_dir() and ((path / MANIFEST).is_file() or not any(path.iterdir())):

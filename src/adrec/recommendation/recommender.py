@@ -178,7 +178,9 @@ class Recommender:
             raise ConfigError(
                 f"cannot start from a model with dim={source.model_config.dim}, "
                 f"use_bias={source.model_config.use_bias}: this model has "
-                f"dim={self.model_config.dim}, use_bias={self.model_config.use_bias}"
+                f"dim={self.model_config.dim}, use_bias={self.model_config.use_bias}; train with "
+                f"the same settings (--dim {source.model_config.dim}"
+                f"{'' if source.model_config.use_bias else ' --no-bias'})"
             )
         pairs = (("user", data.users, source.users), ("interest", data.interests, source.interests))
         with torch.no_grad():
@@ -192,8 +194,10 @@ class Recommender:
                 if self.model_config.use_bias:
                     getattr(self.model, f"{kind}_bias").weight[target_rows] = \
                         getattr(source.model, f"{kind}_bias").weight[from_rows]
-                logger.info("initialized %d of %d %s embeddings from the given model",
-                            int(known.sum()), len(known), kind)
+                share = known.mean() if len(known) else 0.0
+                log = logger.warning if share < 0.5 else logger.info
+                log("initialized %d of %d %s embeddings (%.0f%%) from the given model",
+                    int(known.sum()), len(known), kind, 100 * share)
 
     def _set_attributes(self, user_attributes: pd.DataFrame,
                         interest_attributes: pd.DataFrame) -> None:
@@ -360,7 +364,7 @@ class Recommender:
         self._require_fitted()
         info = {
             "model": self.model_config.to_dict(),
-            "training": self.train_config.to_dict(),
+            "training": {**self.train_config.to_dict(), "l2": self.train_config.effective_l2},
             "target_transform": self.transform.to_dict(),
             "metrics": self.metrics,
             "data": self.data_summary,
