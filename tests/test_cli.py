@@ -483,7 +483,7 @@ def test_info_table(capsys, id_bundle: Path):
 
     assert code == 0, err
     for text in ("model:", "dim: 8", "metrics:", "validation_rmse:", "bundle_hash:",
-                 "Validation RMSE (lower is better):"):
+                 "Validation RMSE (lower is better"):
         assert text in out, text
 
 
@@ -1015,7 +1015,7 @@ def test_demo_end_to_end(tmp_path: Path):
     process = run_adrec("demo", "--out", out, cwd=tmp_path, timeout=900)
 
     assert process.returncode == 0, process.stderr
-    for text in ("Validation RMSE (lower is better):", "log1p(frequency)",
+    for text in ("Validation RMSE (lower is better", "log1p(frequency)",
                  "User 6: most frequented interests, actual and predicted",
                  "User 6: recommended interests not engaged with yet",
                  f"Saved the model bundle to {out}", "Demo finished"):

@@ -90,3 +90,16 @@ def test_missing_attributes_print_empty(tmp_path, capsys):
     output = capsys.readouterr().out
     assert "nan" not in output.lower()
     assert " c" in output
+
+
+def test_unused_interests_and_columns_reported(tmp_path):
+    pd.DataFrame({"cust": ["1", "2"], "seg": ["a", "a"], "clicks": [1, 2]}).to_csv(
+        tmp_path / "frequency.csv", index=False)
+    pd.DataFrame({"seg": ["a", "b"], "name": ["A", "B"]}).to_csv(
+        tmp_path / "interests.csv", index=False)
+
+    report = adrec.load_data(tmp_path).report
+
+    assert report.interests_without_rows == 1
+    assert report.columns == {"user": "cust", "interest": "seg", "frequency": "clicks",
+                              "timestamp": None}

@@ -137,6 +137,13 @@ class InteractionData:
                     "shown as empty"
                 )
 
+        if len(self.interest_attributes.columns) or len(self.interest_attributes):
+            unused = int((~self.interest_attributes.index.isin(pd.Index(self.interests.ids))).sum())
+            report.interests_without_rows = unused
+            if unused:
+                report.warn(f"{unused:,} interests in the interests table have no rows in the "
+                            "frequency table, so the model cannot score or recommend them")
+
     def to_frame(self) -> pd.DataFrame:
         """Return the rows with external IDs: ``user_id``, ``interest_id``, ``frequency``, ``timestamp``.
 

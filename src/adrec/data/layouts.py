@@ -113,7 +113,7 @@ def load_data(
         frequency_path = path
         name = path.stem
 
-    report = DataReport(sources=[str(frequency_path)])
+    report = DataReport(sources=[str(Path(frequency_path).resolve())])
     raw = read_table(frequency_path, encoding=encoding)
     columns = resolve_frequency_columns(
         raw, frequency_path, user_col=user_col, interest_col=interest_col,
@@ -123,11 +123,11 @@ def load_data(
 
     user_table = interest_table = None
     if users is not None:
-        report.sources.append(str(users))
+        report.sources.append(str(Path(users).resolve()))
         user_table = attribute_table(read_table(users, encoding=encoding), Path(users), "user",
                                      preferred_col=columns.user)
     if interests is not None:
-        report.sources.append(str(interests))
+        report.sources.append(str(Path(interests).resolve()))
         interest_table = attribute_table(read_table(interests, encoding=encoding), Path(interests),
                                          "interest", preferred_col=columns.interest)
     logger.info("loaded %s rows from %s", f"{len(clean):,}", frequency_path)

@@ -32,6 +32,8 @@ class DataReport:
     duplicate_rows: int = 0
     duplicate_policy: str = DEFAULT_DUPLICATE_POLICY
     event_log: bool = False
+    columns: dict = field(default_factory=dict)
+    interests_without_rows: int = 0
     users: int = 0
     interests: int = 0
     single_row_users: int = 0
@@ -157,6 +159,8 @@ def clean_frequency_table(
         raise DataValidationError(f"{path}: the table has a header but no data rows")
 
     header_lines = frame.attrs.get("header_lines")
+    report.columns = {"user": columns.user, "interest": columns.interest,
+                      "frequency": columns.frequency, "timestamp": columns.timestamp}
     clean = pd.DataFrame({
         "user_id": id_column_as_text(frame[columns.user], path, columns.user,
                                      header_lines).to_numpy(),
