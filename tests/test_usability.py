@@ -98,7 +98,7 @@ def test_unused_interests_and_columns_reported(tmp_path):
     pd.DataFrame({"seg": ["a", "b"], "name": ["A", "B"]}).to_csv(
         tmp_path / "interests.csv", index=False)
 
-    report = adrec.load_data(tmp_path).report
+    report = adrec.load_data(tmp_path, user_col="cust", interest_col="seg").report
 
     assert report.interests_without_rows == 1
     assert report.columns == {"user": "cust", "interest": "seg", "frequency": "clicks",
