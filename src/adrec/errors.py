@@ -16,8 +16,8 @@ class AdrecError(Exception):
 class DataValidationError(AdrecError, ValueError):
     """Input tables that cannot be used as they are.
 
-    The message names the file, the row or column and the offending value, and
-    says how to fix it.
+    The message names the file, the row or column and the invalid value, and
+    the fix.
     """
 
 
@@ -31,7 +31,7 @@ class UnknownIDError(AdrecError, KeyError):
     Attributes:
         kind: ``"user"`` or ``"interest"``.
         external_id: the ID as the caller gave it.
-        known: how many IDs of that kind the model knows.
+        known: the number of IDs of that kind in the model's vocabulary.
     """
 
     def __init__(self, kind: str, external_id: str, known: int):

@@ -98,7 +98,7 @@ def run_demo(arguments: argparse.Namespace) -> None:
     data.users.index_of(arguments.user)
     print_data_report(data)
 
-    # The sample holds heavy-tailed engagement counts, which log1p suits; the rest is default.
+    # The sample contains heavy-tailed engagement counts, which log1p suits; the rest is default.
     training = TrainConfig(target_transform="log1p")
     recommender = Recommender(ModelConfig(), training).fit(data, progress=arguments.progress)
     print_fit_summary(recommender)

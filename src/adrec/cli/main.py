@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = subcommands.add_parser(
         "info", help="a model's configuration, data summary, metrics and versions",
-        description="Show what a model bundle holds: configuration, data summary, validation "
+        description="Show what a model bundle contains: configuration, data summary, validation "
                     "metrics against the baseline, versions and the bundle hash.")
     info.add_argument("model", metavar="MODEL", help="model bundle folder")
     _add_format(info)

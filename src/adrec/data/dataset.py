@@ -198,9 +198,9 @@ def attribute_table(frame: pd.DataFrame, path: Path, kind: str, id_col: str | No
                     preferred_col: str | None = None) -> pd.DataFrame:
     """Index a users or interests table by its ID column, as text.
 
-    The ID column is ``id_col``; else ``preferred_col`` (the frequency table's
-    ID column name) when the table has it; else found by name (``user_id``,
-    ``interest_id``, ``item_id``, ``id``, ...). Columns whose every value is a number become
+    The ID column is ``id_col`` if given. Otherwise it is ``preferred_col`` (the
+    frequency table's ID column name) when the table has that column, and else
+    it is found by name (``user_id``, ``interest_id``, ``item_id``, ``id``, ...). Columns whose every value is a number become
     numeric, unless one has a leading zero (a code such as a postal code); the
     others stay text. Duplicated IDs are an error.
     """

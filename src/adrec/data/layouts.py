@@ -95,7 +95,7 @@ def load_data(
         encoding: text encoding of CSV/TSV files.
 
     Raises:
-        DataValidationError: the input cannot be used; the message says where and why.
+        DataValidationError: the input cannot be used; the message gives the place and the reason.
     """
     path = Path(path)
     layout = detect_layout(path)

@@ -73,7 +73,7 @@ def read_table(
     Text tables are read without type inference, so IDs such as ``"007"`` keep
     their leading zeros and ``"NA"`` stays a string. A UTF-8 byte-order mark and
     CRLF line endings are accepted. Parquet integer and string columns are kept;
-    a floating-point column is returned as is and rejected later if it holds IDs.
+    a floating-point column is returned as is and rejected later if it contains IDs.
 
     Args:
         path: the file.
@@ -228,7 +228,7 @@ def id_column_as_text(series: pd.Series, path: Path, column: str,
     """
     if pd.api.types.is_float_dtype(series):
         raise DataValidationError(
-            f"{path}: column {column!r} holds floating-point numbers, which cannot be IDs "
+            f"{path}: column {column!r} contains floating-point numbers, which cannot be IDs "
             "(6.0 is not '6'); store IDs as text or integers"
         )
     if pd.api.types.is_integer_dtype(series) and not series.isna().any():

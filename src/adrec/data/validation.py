@@ -22,7 +22,7 @@ DEFAULT_DUPLICATE_POLICY = "sum"
 class DataReport:
     """What loading found in the input: sizes, merged duplicates and warnings.
 
-    ``warnings`` holds one sentence per finding that does not stop loading,
+    ``warnings`` contains one sentence per finding that does not stop loading,
     such as IDs missing from the users table; front ends show them.
     """
 
