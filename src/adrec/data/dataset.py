@@ -200,9 +200,11 @@ def attribute_table(frame: pd.DataFrame, path: Path, kind: str, id_col: str | No
 
     The ID column is ``id_col`` if given. Otherwise it is ``preferred_col`` (the
     frequency table's ID column name) when the table has that column, and else
-    it is found by name (``user_id``, ``interest_id``, ``item_id``, ``id``, ...). Columns whose every value is a number become
-    numeric, unless one has a leading zero (a code such as a postal code); the
-    others stay text. Duplicated IDs are an error.
+    it is found by name (``user_id``, ``interest_id``, ``item_id``, ``id``, ...).
+
+    Columns whose every value is a number become numeric, unless one has a
+    leading zero (a code such as a postal code); the others stay text.
+    Duplicated IDs are an error.
     """
     candidates = (USER_COLUMN_NAMES if kind == "user" else INTEREST_COLUMN_NAMES) + ("id",)
     option = "--user-col" if kind == "user" else "--interest-col"
