@@ -58,8 +58,8 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield temporary
-        # mkdtemp creates the folder private (0700); give it and its files the usual modes,
-        # so that another account (a model server, say) can read the result.
+        # mkdtemp creates the folder private (0700). Give it and its files the usual modes,
+        # so that another account, such as a model server, can read the result.
         mask = _current_umask()
         os.chmod(temporary, 0o777 & ~mask)
         for child in temporary.iterdir():

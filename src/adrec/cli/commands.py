@@ -171,9 +171,9 @@ def run_recommend(arguments: argparse.Namespace) -> None:
     recommender = Recommender.load(arguments.model)
     result = recommender.recommend(arguments.user, arguments.k,
                                    exclude_seen=not arguments.include_seen)
-    what = "ranked interests" if arguments.include_seen else \
+    listing = "ranked interests" if arguments.include_seen else \
         "recommended interests not engaged with yet"
-    emit(result, arguments.format, title=f"User {arguments.user}: {what}")
+    emit(result, arguments.format, title=f"User {arguments.user}: {listing}")
 
 
 def run_predict(arguments: argparse.Namespace) -> None:

@@ -18,6 +18,7 @@ from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DUPLICATE_POLICIES
 from adrec.errors import AdrecError, UnknownIDError
 from adrec.models import ModelConfig
 from adrec.training import OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
+from adrec.training.config import DEFAULT_L2
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -54,6 +55,14 @@ def _add_format(parser: argparse.ArgumentParser) -> None:
                              "scripts (default: table)")
 
 
+def _add_user_query(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of a per-user query: the bundle, the user ID, ``-k`` and ``--format``."""
+    parser.add_argument("model", metavar="MODEL", help="model bundle folder")
+    parser.add_argument("user", metavar="USER", help="user ID, exactly as in the data")
+    parser.add_argument("-k", type=positive_int, default=20, help="number of interests (default: 20)")
+    _add_format(parser)
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument("--users", metavar="FILE", help="users table (overrides the folder's)")
@@ -74,7 +83,9 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """Add the model and training options, whose help shows the library's defaults."""
     model_defaults, train_defaults = ModelConfig(), TrainConfig()
+
     group = parser.add_argument_group("model and training")
     group.add_argument("--reference", action="store_true",
                        help="use the reference design: dimension 100, plain dot product without "
@@ -82,6 +93,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dim", type=int, help=f"embedding dimension (default: {model_defaults.dim})")
     group.add_argument("--no-bias", action="store_true",
                        help="leave out the user and interest biases and the global mean")
+
     group.add_argument("--epochs", type=int,
                        help=f"maximum number of epochs (default: {train_defaults.epochs})")
     group.add_argument("--batch-size", type=int,
@@ -92,8 +104,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                        help=f"learning rate (default: {train_defaults.learning_rate})")
     group.add_argument("--l2", type=float,
                        help="L2 penalty weight on the embeddings and biases of each batch "
-                            "(default: 0.1 for raw frequencies, 0.05 with --target-transform "
-                            "log1p)")
+                            f"(default: {DEFAULT_L2['none']} for raw frequencies, "
+                            f"{DEFAULT_L2['log1p']} with --target-transform log1p)")
     group.add_argument("--validation-fraction", type=float,
                        help="share of rows held out for validation, in [0, 1) "
                             f"(default: {train_defaults.validation_fraction})")
@@ -106,6 +118,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int,
                        help=f"seed of the split, initialization and shuffling "
                             f"(default: {train_defaults.seed})")
+
     group.add_argument("--device", help="torch device, for example cpu or cuda (default: cpu)")
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when stderr is a terminal)")
@@ -162,22 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
         "history", help="a user's most frequented interests: actual and predicted frequency",
         description="List a user's most frequented interests with the actual frequency, the "
                     "model's prediction and whether the row was in the validation part.")
-    history.add_argument("model", metavar="MODEL", help="model bundle folder")
-    history.add_argument("user", metavar="USER", help="user ID, exactly as in the data")
-    history.add_argument("-k", type=positive_int, default=20, help="number of interests (default: 20)")
-    _add_format(history)
+    _add_user_query(history)
     history.set_defaults(handler=commands.run_history)
 
     recommend = subcommands.add_parser(
         "recommend", help="the best interests a user has not engaged with yet",
         description="Recommend the interests a user has not engaged with, best first, with "
                     "their names and categories.")
-    recommend.add_argument("model", metavar="MODEL", help="model bundle folder")
-    recommend.add_argument("user", metavar="USER", help="user ID, exactly as in the data")
-    recommend.add_argument("-k", type=positive_int, default=20, help="number of interests (default: 20)")
+    _add_user_query(recommend)
     recommend.add_argument("--include-seen", action="store_true",
                            help="also rank interests the user already engaged with")
-    _add_format(recommend)
     recommend.set_defaults(handler=commands.run_recommend)
 
     predict = subcommands.add_parser(

@@ -47,15 +47,15 @@ def format_table(frame: pd.DataFrame) -> str:
     """Render a frame as an aligned text table, without the index."""
     if frame.empty:
         return "(no rows)"
-    shown = frame.copy()
-    for column in shown.columns:
-        if pd.api.types.is_float_dtype(shown[column]):
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.3f}")
+    formatted = frame.copy()
+    for column in formatted.columns:
+        if pd.api.types.is_float_dtype(formatted[column]):
+            formatted[column] = formatted[column].map(lambda v: "" if pd.isna(v) else f"{v:,.3f}")
         else:
             # Missing attributes (an ID absent from the users or interests table) print empty.
-            shown[column] = shown[column].astype(object).where(shown[column].notna(), "")
+            formatted[column] = formatted[column].astype(object).where(formatted[column].notna(), "")
     with pd.option_context("display.max_colwidth", 48, "display.width", 200):
-        return shown.to_string(index=False)
+        return formatted.to_string(index=False)
 
 
 def format_mapping(mapping: dict, indent: int = 0) -> str:

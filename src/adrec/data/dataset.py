@@ -202,8 +202,9 @@ def attribute_table(frame: pd.DataFrame, path: Path, kind: str, id_col: str | No
     frequency table's ID column name) when the table has that column, and else
     it is found by name (``user_id``, ``interest_id``, ``item_id``, ``id``, ...).
 
-    Columns whose every value is a number become numeric, unless one has a
-    leading zero (a code such as a postal code); the others stay text.
+    Columns whose every value is a number become numeric. A column with a
+    leading zero in any value stays text, because it is a code such as a postal
+    code, and so do all other columns.
     Duplicated IDs are an error.
     """
     candidates = (USER_COLUMN_NAMES if kind == "user" else INTEREST_COLUMN_NAMES) + ("id",)

@@ -1,7 +1,7 @@
 """The synthetic ads dataset shipped inside the package.
 
 About 2,000 users, 250 interests of a two-tier ad taxonomy and 80,000 frequency
-rows drawn from a latent-factor model; ``scripts/make_sample_data.py`` in the
+rows drawn from a latent-factor model. ``scripts/make_sample_data.py`` in the
 source repository regenerates the files byte for byte.
 """
 

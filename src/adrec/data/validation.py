@@ -20,7 +20,7 @@ DEFAULT_DUPLICATE_POLICY = "sum"
 
 @dataclass
 class DataReport:
-    """What loading found in the input: sizes, merged duplicates and warnings.
+    """Findings of loading: sizes, merged duplicates, columns used and warnings.
 
     ``warnings`` contains one sentence per finding that does not stop loading,
     such as IDs missing from the users table; front ends show them.
@@ -57,11 +57,11 @@ def _bad_row_error(path: Path, column: str, mask: np.ndarray, values: pd.Series,
     """Build the error for the first row where ``mask`` is true."""
     row = int(np.argmax(mask))
     value = values.iloc[row]
-    shown = repr(value) if isinstance(value, str) else str(value)
+    value_text = repr(value) if isinstance(value, str) else str(value)
     count = int(mask.sum())
     more = f" ({count - 1:,} more rows like it)" if count > 1 else ""
     return DataValidationError(
-        f"{path}: column {column!r} at {row_location(row, header_lines)} has {shown}, "
+        f"{path}: column {column!r} at {row_location(row, header_lines)} has {value_text}, "
         f"{problem}{more}; {fix}"
     )
 

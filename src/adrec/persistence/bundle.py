@@ -109,8 +109,8 @@ def check_bundle_destination(path: str | Path) -> None:
         return
     if path.is_dir() and ((path / MANIFEST).is_file() or not any(path.iterdir())):
         return
-    what = "a folder that is not a model bundle" if path.is_dir() else "a file"
-    raise BundleError(f"{path}: the destination is {what}, which saving the bundle would replace. "
+    kind = "a folder that is not a model bundle" if path.is_dir() else "a file"
+    raise BundleError(f"{path}: the destination is {kind}, which saving the bundle would replace. "
                       "Choose a new folder, an empty folder or an existing model bundle")
 
 
