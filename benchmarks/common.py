@@ -32,3 +32,26 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SECTION_START = "<!-- section: {} -->"
+SECTION_END = "<!-- end of section: {} -->"
+
+
+def write_section(title: str, body: str, path: Path = RESULTS) -> Path:
+    """Replace (or append) one benchmark's section of the results page, keeping the others.
+
+    Each benchmark script owns one section, so scripts can be rerun one at a time.
+    """
+    start, end = SECTION_START.format(title), SECTION_END.format(title)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    section = f"{start}\n## {title}\n\n{body.strip()}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -97,7 +97,7 @@ def test_split_no_rows():
 
 @pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5, math.nan])
 def test_split_bad_fraction_rejected(fraction):
-    with pytest.raises(ConfigError, match="validation fraction"):
+    with pytest.raises(ConfigError, match="fraction must be in"):
         random_split(10, fraction, seed=0)
 
 

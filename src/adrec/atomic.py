@@ -62,7 +62,10 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         # so that another account, such as a model server, can read the result.
         mask = _current_umask()
         os.chmod(temporary, 0o777 & ~mask)
-        for child in temporary.iterdir():
+        for child in sorted(temporary.rglob("*")):
+            if child.is_dir():
+                os.chmod(child, 0o777 & ~mask)
+                continue
             os.chmod(child, 0o666 & ~mask)
             with open(child, "rb") as handle:
                 os.fsync(handle.fileno())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import tempfile
 import time
@@ -11,17 +12,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from adrec.atomic import atomic_directory, atomic_file
 from adrec.cli.output import emit
-from adrec.data import InteractionData, load_data, load_sample
+from adrec.data import InteractionData, load_data, load_sample, split_data
 from adrec.errors import ConfigError
+from adrec.evaluation import evaluate
 from adrec.models import ModelConfig
 from adrec.persistence import check_bundle_destination
 from adrec.recommendation import Recommender, reference_configs
 from adrec.training import TrainConfig
 
 MODEL_OPTIONS = {"dim": "dim"}
-TRAINING_OPTIONS = ("epochs", "batch_size", "optimizer", "learning_rate", "l2",
-                    "validation_fraction", "patience", "target_transform", "seed", "device")
+TRAINING_OPTIONS = ("objective", "epochs", "batch_size", "optimizer", "learning_rate", "l2",
+                    "confidence_weight", "unobserved_weight", "validation_fraction", "patience",
+                    "target_transform", "refit", "seed", "device")
 
 
 def say(text: str = "") -> None:
@@ -61,6 +65,17 @@ def metrics_table(recommender: Recommender) -> pd.DataFrame:
     return frame
 
 
+def ranking_table(recommender: Recommender) -> pd.DataFrame:
+    """Return the validation ranking metrics beside most-popular ranking."""
+    metrics = recommender.metrics
+    rows = []
+    for name, label in (("ndcg@10", "NDCG@10"), ("recall@20", "recall@20")):
+        if metrics.get(f"validation_{name}") is not None:
+            rows.append({"metric": label, "model": metrics[f"validation_{name}"],
+                         "most_popular": metrics.get(f"baseline_most_popular_{name}")})
+    return pd.DataFrame(rows)
+
+
 def print_data_report(data: InteractionData, notes: bool = True) -> None:
     """Print sizes and, unless ``notes`` is false, the loading warnings of a dataset."""
     summary = data.summary()
@@ -80,12 +95,29 @@ def print_fit_summary(recommender: Recommender) -> None:
         f"best epoch {metrics['best_epoch']}.")
     limit = recommender.train_config.epochs
     if metrics.get("validation_rows") and metrics["best_epoch"] == limit and limit > 1:
-        say(f"  note: the validation loss was still falling at the last epoch; a larger "
+        say(f"  note: the validation figures were still improving at the last epoch; a larger "
             f"--epochs (now {limit}) or --learning-rate may give a better model")
+    if metrics.get("refit_epochs"):
+        say(f"Refitted on all {metrics['train_rows'] + metrics['validation_rows']:,} rows for "
+            f"{metrics['refit_epochs']} epochs; the figures below are from the validated run.")
     table = metrics_table(recommender)
     if not table.empty:
         emit(table, "table", title="Validation RMSE (lower is better; improvement is the "
                                    "relative reduction against the global mean):")
+    ranking = ranking_table(recommender)
+    if not ranking.empty:
+        emit(ranking, "table", title="Validation ranking, training interests excluded "
+                                     "(higher is better):")
+
+
+def load_data_from_arguments(arguments: argparse.Namespace) -> InteractionData:
+    """Load ``arguments.data`` with the data options of the command line."""
+    return load_data(
+        arguments.data, users=arguments.users, interests=arguments.interests,
+        user_col=arguments.user_col, interest_col=arguments.interest_col,
+        frequency_col=arguments.frequency_col, timestamp_col=arguments.timestamp_col,
+        events=arguments.events, duplicates=arguments.duplicates, encoding=arguments.encoding,
+    )
 
 
 def run_demo(arguments: argparse.Namespace) -> None:
@@ -125,12 +157,7 @@ def run_train(arguments: argparse.Namespace) -> None:
     model_config, train_config = configs_from_arguments(arguments)
     out = Path(arguments.out)
     check_bundle_destination(out)
-    data = load_data(
-        arguments.data, users=arguments.users, interests=arguments.interests,
-        user_col=arguments.user_col, interest_col=arguments.interest_col,
-        frequency_col=arguments.frequency_col, timestamp_col=arguments.timestamp_col,
-        events=arguments.events, duplicates=arguments.duplicates, encoding=arguments.encoding,
-    )
+    data = load_data_from_arguments(arguments)
     human = arguments.format == "table"
     if human:
         print_data_report(data, notes=not arguments.quiet)
@@ -195,3 +222,89 @@ def run_info(arguments: argparse.Namespace) -> None:
         if not table.empty:
             emit(table, "table", title="\nValidation RMSE (lower is better):",
                  stream=sys.stdout)
+
+
+def parse_cutoff(text: str | None) -> int | None:
+    """Read a time cutoff given as Unix seconds or as an ISO date or date-time (UTC)."""
+    if text is None:
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = pd.Timestamp(text)
+    except ValueError:
+        raise ConfigError(f"invalid --cutoff {text!r}: give Unix seconds or an ISO date such as "
+                          "2024-05-01") from None
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return int(moment.timestamp())
+
+
+def run_split(arguments: argparse.Namespace) -> None:
+    """Split a dataset and write OUT/train and OUT/test as CSV folders."""
+    out = Path(arguments.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{out} already exists and is not an empty folder; choose a new folder")
+    data = load_data_from_arguments(arguments)
+    train, test, report = split_data(data, arguments.method, test_fraction=arguments.test_fraction,
+                                     seed=arguments.seed, n=arguments.n,
+                                     cutoff=parse_cutoff(arguments.cutoff))
+    write_split(out, train, test)
+
+    summary = report.to_dict()
+    if arguments.format != "table":
+        emit(summary, arguments.format)
+        return
+    say(f"Split {len(data):,} rows ({arguments.method}): {report.train_rows:,} for training in "
+        f"{out / 'train'}, {report.test_rows:,} held out in {out / 'test'}.")
+    if report.cold_rows:
+        say(f"  note: {report.cold_rows:,} held-out rows belong to {report.cold_users:,} users "
+            f"and {report.cold_interests:,} interests that are not in the training part; a "
+            "model trained on it cannot score them, and adrec evaluate counts them apart")
+    say(f"Next: adrec train {out / 'train'} --out MODEL, then adrec evaluate MODEL {out / 'test'}")
+
+
+def write_split(out: Path, train: InteractionData, test: InteractionData) -> None:
+    """Write the two parts as dataset folders, all at once or not at all."""
+    def attributes(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
+        return table.rename_axis(id_column).reset_index()
+
+    with atomic_directory(out) as folder:
+        for name, part in (("train", train), ("test", test)):
+            (folder / name).mkdir()
+            part.to_frame().to_csv(folder / name / "frequency.csv", index=False)
+        if len(train.user_attributes.columns):
+            attributes(train.user_attributes, "user_id").to_csv(folder / "train" / "users.csv",
+                                                                index=False)
+        if len(train.interest_attributes.columns):
+            attributes(train.interest_attributes, "interest_id").to_csv(
+                folder / "train" / "interests.csv", index=False)
+
+
+def run_evaluate(arguments: argparse.Namespace) -> None:
+    """Evaluate a bundle on held-out rows beside the baselines; print and optionally save JSON."""
+    recommender = Recommender.load(arguments.model)
+    test = load_data_from_arguments(arguments)
+    report = evaluate(recommender, test, ks=tuple(arguments.k),
+                      relevant_min=arguments.relevant_min, baselines=not arguments.no_baselines)
+    if arguments.json:
+        with atomic_file(Path(arguments.json)) as temporary:
+            temporary.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+
+    if arguments.format == "json":
+        emit(report.to_dict(), "json")
+        return
+    if arguments.format == "csv":
+        emit(report.to_frame(), "csv")
+        return
+    counts = report.counts
+    say(f"Held-out rows: {counts['test_rows']:,}; scored: {counts['scored_rows']:,}; with an "
+        f"unknown user or interest: {counts['unknown_rows']:,} ({counts['unknown_users']:,} users, "
+        f"{counts['unknown_interests']:,} interests). Users ranked: {counts['users_ranked']:,}.")
+    if not recommender.predicts_frequency:
+        say("  note: this model outputs ranking scores, not frequencies, so it has no RMSE")
+    emit(report.to_frame(), "table", title="Model and baselines (RMSE and MAE: lower is better; "
+                                           "ranking metrics: higher is better):")
+    for verdict in report.verdicts:
+        say(f"  {verdict}")
+    if arguments.json:
+        say(f"Wrote {arguments.json}")

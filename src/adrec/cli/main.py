@@ -12,13 +12,14 @@ import logging
 import sys
 
 from adrec._version import __version__
-from adrec.cli import commands
+from adrec.cli import commands, tuning
 from adrec.cli.output import FORMATS
+from adrec.data.split import SPLIT_METHODS
 from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DUPLICATE_POLICIES
 from adrec.errors import AdrecError, UnknownIDError
 from adrec.models import ModelConfig
-from adrec.training import OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
-from adrec.training.config import DEFAULT_L2
+from adrec.training import OBJECTIVES, OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
+from adrec.training.config import DEFAULT_L2, DEFAULT_L2_IALS
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -35,6 +36,9 @@ examples:
   adrec train data/ --out models/ads
   adrec recommend models/ads 6 -k 20
   adrec history models/ads 6 --format csv
+  adrec split data/ splits/ --method leave-n-out --test-fraction 0.2
+  adrec evaluate models/ads splits/test --json report.json
+  adrec tune data/ --dims 8,16,32,64,128 --out-dir tuning/
 """
 
 
@@ -47,6 +51,14 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _int_list(text: str) -> list[int]:
+    """Parse a comma-separated list of integers >= 1."""
+    values = [positive_int(part.strip()) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return values
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +99,11 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     model_defaults, train_defaults = ModelConfig(), TrainConfig()
 
     group = parser.add_argument_group("model and training")
+    group.add_argument("--objective", choices=OBJECTIVES,
+                       help="mse fits the frequencies of engaged pairs and predicts frequencies; "
+                            "ials (implicit-feedback ALS) also learns from the interests a user "
+                            "did not engage with and outputs ranking scores, the better choice "
+                            f"for recommending new interests (default: {train_defaults.objective})")
     group.add_argument("--reference", action="store_true",
                        help="use the reference design: dimension 100, plain dot product without "
                             "biases, MSE, Adamax, 30 epochs; other options given here still apply")
@@ -105,7 +122,14 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--l2", type=float,
                        help="L2 penalty weight on the embeddings and biases of each batch "
                             f"(default: {DEFAULT_L2['none']} for raw frequencies, "
-                            f"{DEFAULT_L2['log1p']} with --target-transform log1p)")
+                            f"{DEFAULT_L2['log1p']} with --target-transform log1p; "
+                            f"{DEFAULT_L2_IALS} for ials, scaled per row by its number of pairs)")
+    group.add_argument("--confidence-weight", type=float,
+                       help="ials: an engaged pair's confidence is 1 + this x target "
+                            f"(default: {train_defaults.confidence_weight})")
+    group.add_argument("--unobserved-weight", type=float,
+                       help="ials: weight of the pairs without a row "
+                            f"(default: {train_defaults.unobserved_weight})")
     group.add_argument("--validation-fraction", type=float,
                        help="share of rows held out for validation, in [0, 1) "
                             f"(default: {train_defaults.validation_fraction})")
@@ -115,6 +139,10 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--target-transform", choices=TARGET_TRANSFORMS,
                        help="train on frequencies as they are (none) or on log(1 + frequency) "
                             f"for heavy-tailed counts (default: {train_defaults.target_transform})")
+    group.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                       help="after early stopping, retrain on every row for the best epoch count; "
+                            "the reported validation figures stay those of the validated run "
+                            "(default: on, off with --reference)")
     group.add_argument("--seed", type=int,
                        help=f"seed of the split, initialization and shuffling "
                             f"(default: {train_defaults.seed})")
@@ -197,6 +225,47 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(predict)
     predict.set_defaults(handler=commands.run_predict)
 
+    split = subcommands.add_parser(
+        "split", help="split data into training and test folders for evaluation",
+        description="Split a dataset into OUT/train (frequency, users and interests tables) and "
+                    "OUT/test (frequency table), as CSV, and report the test users and "
+                    "interests that do not occur in training. random: rows at random; "
+                    "leave-n-out: per user, -n rows or --test-fraction of their rows; time: "
+                    "every row at or after --cutoff, or the latest --test-fraction of rows.")
+    split.add_argument("data", metavar="DATA", help="dataset folder or frequency table file")
+    split.add_argument("out", metavar="OUT", help="folder to create with train/ and test/")
+    split.add_argument("--method", choices=SPLIT_METHODS, default="random",
+                       help="how rows are held out (default: random)")
+    split.add_argument("--test-fraction", type=float, default=0.1,
+                       help="share of rows held out, in [0, 1) (default: 0.1)")
+    split.add_argument("-n", type=positive_int, help="leave-n-out: rows held out per user")
+    split.add_argument("--cutoff", help="time: first held-out moment, as Unix seconds or an "
+                                        "ISO date such as 2024-05-01")
+    split.add_argument("--seed", type=int, default=0, help="seed of the random choices (default: 0)")
+    _add_data_options(split)
+    _add_format(split)
+    split.set_defaults(handler=commands.run_split)
+
+    evaluate = subcommands.add_parser(
+        "evaluate", help="measure a model on held-out rows beside the baselines",
+        description="Measure a model bundle on held-out rows (DATA: a folder or frequency "
+                    "table, as for train): RMSE and MAE where the model predicts frequencies, "
+                    "and precision, recall, NDCG, MAP, hit rate and coverage at k with each "
+                    "user's training interests excluded, beside the global mean, bias-only and "
+                    "most-popular baselines fitted on the model's training rows.")
+    evaluate.add_argument("model", metavar="MODEL", help="model bundle folder")
+    evaluate.add_argument("data", metavar="DATA", help="held-out rows: folder or frequency table")
+    evaluate.add_argument("-k", type=_int_list, default=[10, 20],
+                          help="ranking cut-offs, comma-separated (default: 10,20)")
+    evaluate.add_argument("--relevant-min", type=float,
+                          help="smallest held-out frequency that counts as relevant for ranking "
+                               "(default: every held-out row is relevant)")
+    evaluate.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    evaluate.add_argument("--no-baselines", action="store_true", help="evaluate the model only")
+    _add_data_options(evaluate)
+    _add_format(evaluate)
+    evaluate.set_defaults(handler=commands.run_evaluate)
+
     info = subcommands.add_parser(
         "info", help="a model's configuration, data summary, metrics and versions",
         description="Show what a model bundle contains: configuration, data summary, validation "
@@ -204,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", metavar="MODEL", help="model bundle folder")
     _add_format(info)
     info.set_defaults(handler=commands.run_info)
+
+    tuning.add_tune_parser(subcommands, _add_data_options, _add_training_options)
 
     # -v and -q also work after the subcommand; SUPPRESS keeps the top-level values otherwise.
     for subparser in subcommands.choices.values():

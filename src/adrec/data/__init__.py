@@ -3,7 +3,14 @@
 from adrec.data.dataset import InteractionData
 from adrec.data.layouts import load_data
 from adrec.data.sample import load_sample, sample_data_path
-from adrec.data.split import random_split
+from adrec.data.split import (
+    SPLIT_METHODS,
+    SplitReport,
+    leave_n_out_split,
+    random_split,
+    split_data,
+    time_split,
+)
 from adrec.data.validation import DUPLICATE_POLICIES, DataReport
 from adrec.data.vocabulary import Vocabulary
 
@@ -14,6 +21,11 @@ __all__ = [
     "Vocabulary",
     "load_data",
     "load_sample",
+    "SPLIT_METHODS",
+    "SplitReport",
+    "leave_n_out_split",
     "random_split",
+    "split_data",
+    "time_split",
     "sample_data_path",
 ]

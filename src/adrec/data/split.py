@@ -1,29 +1,33 @@
-"""Splitting interactions into training and validation parts."""
+"""Splitting interactions into training and held-out parts: random, per-user leave-n-out, time cutoff."""
 
 from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from adrec.errors import ConfigError
 
+logger = logging.getLogger(__name__)
+
+SPLIT_METHODS = ("random", "leave-n-out", "time")
+
 
 def random_split(n_rows: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Shuffle row numbers with ``seed`` and cut off a validation part.
+    """Shuffle row numbers with ``seed`` and cut off a held-out part.
 
     Args:
         n_rows: number of rows to split.
-        validation_fraction: share of rows in the validation part, in [0, 1).
-            With 0 the validation part is empty.
+        validation_fraction: share of rows in the held-out part, in [0, 1).
+            With 0 the held-out part is empty.
         seed: seed of the shuffle; the same seed gives the same split.
 
     Returns:
-        ``(train_rows, validation_rows)``: disjoint sorted ``int64`` arrays of
+        ``(train_rows, held_out_rows)``: disjoint sorted ``int64`` arrays of
         row numbers that together cover ``range(n_rows)``.
     """
-    if not 0.0 <= validation_fraction < 1.0:
-        raise ConfigError(
-            f"validation fraction must be in [0, 1), got {validation_fraction}"
-        )
+    _check_fraction(validation_fraction)
     generator = np.random.default_rng(seed)
     order = generator.permutation(n_rows)
     n_validation = int(round(n_rows * validation_fraction))
@@ -32,3 +36,156 @@ def random_split(n_rows: int, validation_fraction: float, seed: int) -> tuple[np
     validation_rows = np.sort(order[:n_validation])
     train_rows = np.sort(order[n_validation:])
     return train_rows.astype(np.int64), validation_rows.astype(np.int64)
+
+
+def leave_n_out_split(user_index: np.ndarray, seed: int, *, n: int | None = None,
+                      fraction: float | None = None,
+                      min_train: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out, for every user, ``n`` rows or a ``fraction`` of their rows, chosen at random.
+
+    Each user keeps at least ``min_train`` rows for training, so every user in
+    the held-out part is known to the model; users with ``min_train`` rows or
+    fewer stay entirely in training. A fraction is rounded per user (20% of 7
+    rows holds out 1). Give exactly one of ``n`` and ``fraction``.
+
+    Returns:
+        ``(train_rows, held_out_rows)`` as sorted ``int64`` row numbers.
+    """
+    if (n is None) == (fraction is None):
+        raise ConfigError("give exactly one of n (rows per user) and fraction (share per user)")
+    if n is not None and n < 1:
+        raise ConfigError(f"rows held out per user must be >= 1, got {n}")
+    if fraction is not None:
+        _check_fraction(fraction)
+    if min_train < 0:
+        raise ConfigError(f"min_train must be >= 0, got {min_train}")
+
+    user_index = np.asarray(user_index, dtype=np.int64)
+    generator = np.random.default_rng(seed)
+    # A random order, then grouped by user (stable), gives each user's rows in random order.
+    order = generator.permutation(len(user_index))
+    order = order[np.argsort(user_index[order], kind="stable")]
+    counts = np.bincount(user_index, minlength=int(user_index.max()) + 1 if len(user_index) else 0)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, np.int64)
+
+    wanted = np.full(len(counts), n) if n is not None else np.round(counts * fraction).astype(np.int64)
+    held_out_per_user = np.clip(np.minimum(wanted, counts - min_train), 0, None)
+    users_of_order = user_index[order]
+    position = np.arange(len(order)) - starts[users_of_order]
+    is_held_out = position < held_out_per_user[users_of_order]
+    return np.sort(order[~is_held_out]).astype(np.int64), np.sort(order[is_held_out]).astype(np.int64)
+
+
+def time_split(timestamp: np.ndarray | None, *, cutoff: int | None = None,
+               fraction: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out every row at or after a global time cutoff.
+
+    Give the cutoff as Unix seconds, or a ``fraction`` to place it so that about
+    that share of the rows (the latest ones) is held out. Rows with the
+    cutoff's own timestamp all go to the held-out part, so ties never straddle it.
+
+    Returns:
+        ``(train_rows, held_out_rows)`` as sorted ``int64`` row numbers.
+    """
+    if timestamp is None:
+        raise ConfigError("a time split needs timestamps, and this data has none; use a random "
+                          "or leave-n-out split, or add a timestamp column")
+    if (cutoff is None) == (fraction is None):
+        raise ConfigError("give exactly one of cutoff (Unix seconds) and fraction (share held out)")
+    timestamp = np.asarray(timestamp, dtype=np.int64)
+    if fraction is not None:
+        _check_fraction(fraction)
+        if fraction == 0 or len(timestamp) == 0:
+            return np.arange(len(timestamp), dtype=np.int64), np.empty(0, dtype=np.int64)
+        ordered = np.sort(timestamp)
+        cutoff = int(ordered[max(0, len(ordered) - int(round(len(ordered) * fraction)))]) \
+            if round(len(ordered) * fraction) > 0 else int(ordered[-1]) + 1
+    is_held_out = timestamp >= cutoff
+    return np.flatnonzero(~is_held_out).astype(np.int64), np.flatnonzero(is_held_out).astype(np.int64)
+
+
+@dataclass
+class SplitReport:
+    """What a split produced, including the held-out rows no model trained on the rest can score."""
+
+    method: str
+    train_rows: int
+    test_rows: int
+    test_users: int
+    test_interests: int
+    cold_users: int
+    cold_interests: int
+    cold_rows: int
+    cutoff: int | None = None
+
+    def to_dict(self) -> dict:
+        """Return the report as JSON-ready data."""
+        return asdict(self)
+
+
+def split_report(method: str, user_index: np.ndarray, interest_index: np.ndarray,
+                 train_rows: np.ndarray, test_rows: np.ndarray,
+                 cutoff: int | None = None) -> SplitReport:
+    """Count the held-out users, interests and rows that never occur in the training part."""
+    train_users = np.unique(user_index[train_rows])
+    train_interests = np.unique(interest_index[train_rows])
+    test_users = np.unique(user_index[test_rows])
+    test_interests = np.unique(interest_index[test_rows])
+    cold_row = ~np.isin(user_index[test_rows], train_users) | \
+        ~np.isin(interest_index[test_rows], train_interests)
+    report = SplitReport(
+        method=method, train_rows=len(train_rows), test_rows=len(test_rows),
+        test_users=len(test_users), test_interests=len(test_interests),
+        cold_users=int((~np.isin(test_users, train_users)).sum()),
+        cold_interests=int((~np.isin(test_interests, train_interests)).sum()),
+        cold_rows=int(cold_row.sum()), cutoff=cutoff,
+    )
+    if report.cold_rows:
+        logger.info("%d held-out rows (%d users, %d interests) do not occur in the training part; "
+                    "a model trained on it cannot score them", report.cold_rows, report.cold_users,
+                    report.cold_interests)
+    return report
+
+
+def _check_fraction(fraction: float) -> None:
+    if not 0.0 <= fraction < 1.0:
+        raise ConfigError(f"held-out (validation or test) fraction must be in [0, 1), "
+                          f"got {fraction}")
+
+
+def split_data(data, method: str = "random", *, test_fraction: float = 0.1, seed: int = 0,
+               n: int | None = None, cutoff: int | None = None):
+    """Split an :class:`InteractionData` into ``(train, test, report)`` datasets.
+
+    Args:
+        data: the interactions to split.
+        method: ``random`` (rows at random), ``leave-n-out`` (per user: ``n``
+            rows, or ``test_fraction`` of their rows when ``n`` is None) or
+            ``time`` (every row at or after ``cutoff``, or the latest
+            ``test_fraction`` of rows when ``cutoff`` is None).
+        test_fraction: share held out, in [0, 1).
+        seed: seed of the random choices; the same seed gives the same split.
+
+    The two parts are disjoint and together hold every row. Each part's
+    vocabularies hold only its own IDs; ``report`` counts the held-out users,
+    interests and rows the training part does not contain.
+    """
+    if method == "random":
+        train_rows, test_rows = random_split(len(data), test_fraction, seed)
+    elif method == "leave-n-out":
+        train_rows, test_rows = leave_n_out_split(
+            data.user_index, seed, n=n, fraction=None if n is not None else test_fraction)
+    elif method == "time":
+        train_rows, test_rows = time_split(data.timestamp, cutoff=cutoff,
+                                           fraction=None if cutoff is not None else test_fraction)
+    else:
+        raise ConfigError(f"unknown split method {method!r}; choose one of {SPLIT_METHODS}")
+    if len(train_rows) == 0:
+        raise ConfigError(f"the {method} split left no training rows; hold out less")
+
+    used_cutoff = None
+    if method == "time" and len(test_rows):
+        used_cutoff = int(data.timestamp[test_rows].min()) if cutoff is None else int(cutoff)
+    report = split_report(method, data.user_index, data.interest_index, train_rows, test_rows,
+                          used_cutoff)
+    return data.take(train_rows), data.take(test_rows), report

@@ -62,3 +62,98 @@ def ranking_metrics(recommended: Sequence[Sequence[int]], relevant: Sequence[Seq
     result["users_evaluated"] = evaluated
     result["users_without_relevant"] = len(relevant) - evaluated
     return result
+
+
+def interest_lists(users: np.ndarray, interests: np.ndarray, n_users: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group (user, interest) index pairs by user: ``(indptr, indices)`` in CSR form.
+
+    User ``u``'s interests are ``indices[indptr[u]:indptr[u + 1]]``.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    order = np.argsort(users, kind="stable")
+    counts = np.bincount(users, minlength=n_users)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return indptr, np.asarray(interests, dtype=np.int64)[order]
+
+
+def top_k_lists(score_users, users: np.ndarray, k: int, exclude: tuple[np.ndarray, np.ndarray],
+                batch_size: int = 1024) -> list[np.ndarray]:
+    """Return each user's ``k`` best interest indices, best first, with excluded interests left out.
+
+    Args:
+        score_users: function from an array of user indices to a 2-D array of
+            scores, one row per user and one column per interest.
+        users: user indices to rank for.
+        k: list length; shorter lists come back when the catalogue runs out.
+        exclude: ``(indptr, indices)`` of the interests to leave out per user,
+            as from :func:`interest_lists`.
+        batch_size: users scored at once; it bounds memory and does not change results.
+
+    Ties are broken by the lower interest index, as :func:`adrec.recommendation.top_k` does.
+    """
+    indptr, indices = exclude
+    lists: list[np.ndarray] = []
+    for start in range(0, len(users), batch_size):
+        batch = np.asarray(users[start:start + batch_size], dtype=np.int64)
+        scores = np.array(score_users(batch), dtype=np.float64)
+        counts = indptr[batch + 1] - indptr[batch]
+        batch_rows = np.repeat(np.arange(len(batch)), counts)
+        excluded = np.concatenate([indices[indptr[u]:indptr[u + 1]] for u in batch]) \
+            if counts.sum() else np.empty(0, dtype=np.int64)
+        scores[batch_rows, excluded] = -np.inf
+
+        n_interests = scores.shape[1]
+        width = min(k, n_interests)
+        if width == 0:
+            lists.extend(np.empty(0, dtype=np.int64) for _ in batch)
+            continue
+        # Negated scores with a stable sort give best-first order, lower index first on ties.
+        if width < n_interests:
+            candidates = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+            threshold = np.take_along_axis(scores, candidates, axis=1).min(axis=1, keepdims=True)
+        for row in range(len(batch)):
+            row_scores = scores[row]
+            if width < n_interests:
+                chosen = np.flatnonzero(row_scores >= threshold[row])
+            else:
+                chosen = np.arange(n_interests)
+            chosen = chosen[np.isfinite(row_scores[chosen])]
+            order = np.lexsort((chosen, -row_scores[chosen]))
+            lists.append(chosen[order][:width].astype(np.int64))
+    return lists
+
+
+def evaluate_ranking(score_users, train: tuple[np.ndarray, np.ndarray],
+                     test: tuple[np.ndarray, np.ndarray], n_users: int, n_interests: int,
+                     ks: tuple[int, ...] = (10, 20), batch_size: int = 1024,
+                     max_users: int | None = None, seed: int = 0) -> dict:
+    """Rank every interest for each test user, training interests excluded, and score the lists.
+
+    Args:
+        score_users: function from user indices to a 2-D score array (see :func:`top_k_lists`).
+        train: ``(users, interests)`` index arrays of the rows the model learned from.
+        test: ``(users, interests)`` of the held-out rows that count as relevant.
+        n_users: number of users the model knows.
+        n_interests: catalogue size.
+        ks: cut-offs; the result holds every metric of :func:`ranking_metrics` at each.
+        batch_size: users scored at once; results do not depend on it.
+        max_users: evaluate a seeded random sample of this many test users (None: all).
+        seed: seed of that sample.
+
+    Returns:
+        ``{"ndcg@10": ..., "recall@20": ..., "coverage@10": ..., "users_evaluated": ...}``.
+    """
+    test_indptr, test_indices = interest_lists(test[0], test[1], n_users)
+    users = np.flatnonzero(np.diff(test_indptr) > 0)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
+    exclude = interest_lists(train[0], train[1], n_users)
+    lists = top_k_lists(score_users, users, max(ks), exclude, batch_size)
+    relevant = [test_indices[test_indptr[u]:test_indptr[u + 1]] for u in users]
+
+    result: dict = {}
+    for k in ks:
+        metrics = ranking_metrics([ranked[:k] for ranked in lists], relevant, k, n_interests)
+        metrics[f"coverage@{k}"] = metrics.pop("coverage")
+        result.update(metrics)
+    return result

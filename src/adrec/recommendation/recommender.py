@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -16,11 +17,12 @@ from adrec.data.dataset import InteractionData
 from adrec.data.split import random_split
 from adrec.data.vocabulary import Vocabulary
 from adrec.errors import BundleError, ConfigError
-from adrec.evaluation.baselines import global_mean_rmse
+from adrec.evaluation.baselines import global_mean_rmse, popularity_scores
+from adrec.evaluation.ranking import evaluate_ranking
 from adrec.models import ModelConfig, build_model
 from adrec.persistence import BundleContents, bundle_hash, load_bundle, read_manifest, save_bundle
 from adrec.recommendation.ranking import top_k
-from adrec.training import TargetTransform, TrainConfig, Trainer, TrainingArrays
+from adrec.training import ALSTrainer, TargetTransform, TrainConfig, Trainer, TrainingArrays
 from adrec.training.trainer import EpochCallback
 
 logger = logging.getLogger(__name__)
@@ -29,12 +31,19 @@ logger = logging.getLogger(__name__)
 PREFERRED_DISPLAY_COLUMNS = ("name", "title", "category", "genres")
 MAX_DISPLAY_COLUMNS = 3
 SCORING_BATCH_SIZE = 65536
+# Validation ranking metrics are computed on at most this many users, a seeded sample.
+VALIDATION_RANKING_USERS = 5000
+RANKING_KS = (10, 20)
 
 
 def reference_configs() -> tuple[ModelConfig, TrainConfig]:
-    """Return the reference design: dimension 100, plain dot product, MSE, Adamax, 30 epochs."""
+    """Return the reference design: dimension 100, plain dot product, MSE, Adamax, 30 epochs.
+
+    As in that design, the weights of the best validation epoch are kept (no refit).
+    """
     return (ModelConfig(dim=100, use_bias=False, init_std=0.05),
-            TrainConfig(epochs=30, optimizer="adamax", learning_rate=0.002, l2=0.0, patience=0))
+            TrainConfig(epochs=30, optimizer="adamax", learning_rate=0.002, l2=0.0, patience=0,
+                        refit=False))
 
 
 class Recommender:
@@ -106,6 +115,9 @@ class Recommender:
             raise ConfigError("cannot fit on empty data")
         config = self.train_config
         started = time.perf_counter()
+        if config.objective == "ials" and self.model_config.use_bias:
+            logger.info("implicit-feedback ALS learns no biases; training without them")
+            self.model_config = dataclasses.replace(self.model_config, use_bias=False)
 
         train_rows, validation_rows = random_split(len(data), config.validation_fraction, config.seed)
         frequency = data.frequency
@@ -119,9 +131,7 @@ class Recommender:
                                     data.interest_index[validation_rows], targets[validation_rows])
 
         global_mean = float(train.targets.mean())
-        self.model = build_model(self.model_config, data.n_users, data.n_interests, global_mean)
-        generator = torch.Generator().manual_seed(config.seed)
-        self.model.reset_parameters(self.model_config.init_std, generator)
+        self.model = self._new_model(data, global_mean)
         if init_from is not None:
             self._copy_embeddings_from(init_from, data)
 
@@ -129,22 +139,74 @@ class Recommender:
         self._set_attributes(data.user_attributes, data.interest_attributes)
         self._set_interactions(data, validation_rows)
 
-        trainer = Trainer(config, callbacks=callbacks, progress=progress,
-                          checkpoint_path=checkpoint_path)
-        result = trainer.fit(self.model, train, validation)
+        result = self._train(self.model, train, validation, config, callbacks, progress,
+                             checkpoint_path)
         self.model.cpu()
         self.history_ = [record.to_dict() for record in result.history]
         self.metrics = self._compute_metrics(train, validation, data, validation_rows, result)
+
+        if config.refit and len(validation):
+            # Same initialization, every row, the validated run's best epoch count. The
+            # validation figures above stay those of the validated run, the only ones
+            # measured on rows the model had not seen.
+            logger.info("refitting on all %d rows for %d epochs", len(data), result.best_epoch)
+            everything = TrainingArrays(data.user_index, data.interest_index, targets)
+            refit_config = TrainConfig.from_dict({
+                **config.to_dict(), "epochs": result.best_epoch, "patience": 0,
+                "validation_fraction": 0.0, "refit": False})
+            self.model = self._new_model(data, float(targets.mean()))
+            if init_from is not None:
+                self._copy_embeddings_from(init_from, data)
+            self._train(self.model, everything, None, refit_config, (), progress, None)
+            self.model.cpu()
+            self.metrics["refit_epochs"] = result.best_epoch
+
         self.metrics["fit_seconds"] = time.perf_counter() - started
         self.data_summary = data.summary()
-        logger.info("fitted: best_epoch=%d validation_rmse=%s", result.best_epoch,
-                    self.metrics.get("validation_rmse"))
+        logger.info("fitted: best_epoch=%d validation_rmse=%s validation_ndcg@10=%s",
+                    result.best_epoch, self.metrics.get("validation_rmse"),
+                    self.metrics.get("validation_ndcg@10"))
         return self
+
+    def _new_model(self, data: InteractionData, global_mean: float):
+        """Build the configured model with freshly seeded random weights."""
+        model = build_model(self.model_config, data.n_users, data.n_interests, global_mean)
+        model.reset_parameters(self.model_config.init_std,
+                               torch.Generator().manual_seed(self.train_config.seed))
+        return model
+
+    def _train(self, model, train: TrainingArrays, validation: TrainingArrays | None,
+               config: TrainConfig, callbacks: Sequence[EpochCallback], progress: bool | None,
+               checkpoint_path: str | Path | None):
+        """Run the trainer of the configured objective and return its result."""
+        if config.objective == "ials":
+            score = None
+            if validation is not None and len(validation):
+                def score(scored_model) -> float:
+                    scored_model.eval()
+                    metrics = evaluate_ranking(
+                        lambda users: self._score_users_with(scored_model, users),
+                        (train.users, train.interests), (validation.users, validation.interests),
+                        model.n_users, model.n_interests, ks=(10,),
+                        max_users=VALIDATION_RANKING_USERS, seed=config.seed)
+                    return metrics["ndcg@10"] or 0.0
+            trainer = ALSTrainer(config, validation_score=score, callbacks=callbacks,
+                                 progress=progress, checkpoint_path=checkpoint_path)
+            return trainer.fit(model, train)
+        trainer = Trainer(config, callbacks=callbacks, progress=progress,
+                          checkpoint_path=checkpoint_path)
+        return trainer.fit(model, train, validation)
 
     def _compute_metrics(self, train: TrainingArrays, validation: TrainingArrays,
                          data: InteractionData, validation_rows: np.ndarray, result) -> dict:
-        """Collect the RMSE figures of a fit, on the target and the frequency scales."""
+        """Collect the validation figures of a fit beside the baselines'.
+
+        Rating errors (target and frequency scales) for models that predict
+        frequencies; ranking metrics at 10 and 20 for every model, with the
+        user's training interests excluded, beside most-popular ranking.
+        """
         metrics = {
+            "objective": self.train_config.objective,
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
             "stopped_early": result.stopped_early,
@@ -156,17 +218,35 @@ class Recommender:
         if len(validation) == 0:
             return metrics
 
-        # The reference design's figure: the square root of the best validation MSE.
-        metrics["validation_rmse_target"] = result.best_validation_rmse
-        baseline_target = global_mean_rmse(train.targets, validation.targets)
-        metrics["baseline_global_mean_rmse_target"] = baseline_target
+        if self.predicts_frequency:
+            # The reference design's figure: the square root of the best validation MSE.
+            metrics["validation_rmse_target"] = result.best_validation_rmse
+            metrics["baseline_global_mean_rmse_target"] = global_mean_rmse(train.targets,
+                                                                           validation.targets)
+            predicted = self.predict_indices(validation.users, validation.interests)
+            actual = data.frequency[validation_rows]
+            metrics["validation_rmse"] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
+            metrics["validation_mae"] = float(np.mean(np.abs(predicted - actual)))
+            train_actual = data.frequency[np.setdiff1d(np.arange(len(data)), validation_rows)]
+            metrics["train_rmse"] = float(np.sqrt(np.mean(
+                (self.predict_indices(train.users, train.interests) - train_actual) ** 2)))
+            metrics["baseline_global_mean_rmse"] = global_mean_rmse(train_actual, actual)
 
-        predicted = self.predict_indices(validation.users, validation.interests)
-        actual = data.frequency[validation_rows]
-        metrics["validation_rmse"] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
-        metrics["validation_mae"] = float(np.mean(np.abs(predicted - actual)))
-        metrics["baseline_global_mean_rmse"] = global_mean_rmse(
-            data.frequency[np.setdiff1d(np.arange(len(data)), validation_rows)], actual)
+        train_pairs = (train.users, train.interests)
+        validation_pairs = (validation.users, validation.interests)
+        ranking = evaluate_ranking(self._score_users, train_pairs, validation_pairs,
+                                   len(self.users), len(self.interests), ks=RANKING_KS,
+                                   max_users=VALIDATION_RANKING_USERS, seed=self.train_config.seed)
+        popularity = popularity_scores(train.interests, len(self.interests))
+        popular = evaluate_ranking(lambda users: np.broadcast_to(popularity, (len(users), len(popularity))),
+                                   train_pairs, validation_pairs, len(self.users),
+                                   len(self.interests), ks=RANKING_KS,
+                                   max_users=VALIDATION_RANKING_USERS, seed=self.train_config.seed)
+        for k in RANKING_KS:
+            for name in ("ndcg", "recall"):
+                metrics[f"validation_{name}@{k}"] = ranking[f"{name}@{k}"]
+                metrics[f"baseline_most_popular_{name}@{k}"] = popular[f"{name}@{k}"]
+        metrics["validation_ranking_users"] = ranking["users_evaluated"]
         return metrics
 
     def _copy_embeddings_from(self, source: Recommender | str | Path, data: InteractionData) -> None:
@@ -236,12 +316,35 @@ class Recommender:
             raise ConfigError("the recommender is not fitted; call fit() or Recommender.load()")
 
     @property
+    def predicts_frequency(self) -> bool:
+        """True when outputs are frequencies (MSE training); False for ranking scores."""
+        return self.train_config.objective == "mse"
+
+    @property
     def score_column(self) -> str:
-        """Name of the model output column: a frequency for MSE-trained models."""
-        return "predicted_frequency"
+        """Name of the model output column: ``predicted_frequency``, or ``score`` for ranking models."""
+        return "predicted_frequency" if self.predicts_frequency else "score"
+
+    def _output(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw model outputs to what callers see: frequencies, or scores as they are."""
+        return self.transform.inverse(raw) if self.predicts_frequency else np.asarray(raw, np.float64)
+
+    @staticmethod
+    def _score_users_with(model, users: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model.score_all(torch.as_tensor(users, dtype=torch.int64)).double().numpy()
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        """Return raw scores of every interest for each user index, shape (users, interests)."""
+        self.model.eval()
+        return self._score_users_with(self.model, users)
+
+    def engaged_interests(self, user_index: int) -> np.ndarray:
+        """Return the interest indices one user (by index) engaged with, in index order."""
+        return self.engaged_rows(user_index)["interest_index"].to_numpy()
 
     def predict_indices(self, users: np.ndarray, interests: np.ndarray) -> np.ndarray:
-        """Predict frequencies for pairs of contiguous indices (see ``users``/``interests``)."""
+        """Predict pairs of contiguous indices: frequencies, or scores for ranking models."""
         outputs = []
         self.model.eval()
         with torch.no_grad():
@@ -252,7 +355,7 @@ class Recommender:
                 scores = self.model(batch_users, batch_interests)
                 outputs.append(scores.double().numpy())
         scores = np.concatenate(outputs) if outputs else np.empty(0)
-        return self.transform.inverse(scores)
+        return self._output(scores)
 
     def _score_user(self, user_index: int) -> np.ndarray:
         """Return the raw scores of every interest for one user (target scale)."""
@@ -303,9 +406,10 @@ class Recommender:
         """Return a user's most frequented interests with the model's prediction beside each.
 
         Columns: ``rank``, ``interest_id``, ``frequency`` (actual),
-        ``predicted_frequency``, ``part`` (``train`` or ``validation``), then the
-        interest's display attributes. Sorted by actual frequency, highest first
-        (ties by interest index). ``k=None`` returns every engaged interest.
+        ``predicted_frequency`` (``score`` for ranking models), ``part``
+        (``train`` or ``validation``), then the interest's display attributes.
+        Sorted by actual frequency, highest first (ties by interest index).
+        ``k=None`` returns every engaged interest.
         """
         self._require_fitted()
         user = self.users.index_of(user_id)
@@ -319,7 +423,7 @@ class Recommender:
             "rank": np.arange(1, len(rows) + 1),
             "interest_id": self.interests.ids[interests],
             "frequency": rows["frequency"].to_numpy(),
-            "predicted_frequency": self.predict_indices(np.full(len(rows), user), interests),
+            self.score_column: self.predict_indices(np.full(len(rows), user), interests),
             "part": np.where(rows["validation"].to_numpy(), "validation", "train"),
         })
         return self._with_attributes(frame, interests)
@@ -332,7 +436,8 @@ class Recommender:
         lower interest index first. Fewer than ``k`` rows come back when the
         catalogue runs out.
 
-        Columns: ``rank``, ``interest_id``, ``predicted_frequency``, then the
+        Columns: ``rank``, ``interest_id``, ``predicted_frequency`` (``score``
+        for ranking models), then the
         interest's display attributes.
         """
         self._require_fitted()
@@ -343,7 +448,7 @@ class Recommender:
         frame = pd.DataFrame({
             "rank": np.arange(1, len(chosen) + 1),
             "interest_id": self.interests.ids[chosen],
-            self.score_column: self.transform.inverse(scores[chosen]),
+            self.score_column: self._output(scores[chosen]),
         })
         return self._with_attributes(frame, chosen)
 

@@ -9,12 +9,14 @@ import torch
 
 from adrec.errors import ConfigError
 
+OBJECTIVES = ("mse", "ials")
 OPTIMIZERS = ("adamax", "adam", "adagrad", "sgd")
 TARGET_TRANSFORMS = ("none", "log1p")
 
-# L2 weight per target transform when TrainConfig.l2 is None; benchmarks/choose_defaults.py
-# measures the grid behind these values.
+# L2 weight per target transform for MSE when TrainConfig.l2 is None, and for implicit-feedback
+# ALS; benchmarks/choose_defaults.py measures the grids behind these values.
 DEFAULT_L2 = {"none": 0.1, "log1p": 0.05}
+DEFAULT_L2_IALS = 0.3
 
 
 @dataclass
@@ -22,6 +24,11 @@ class TrainConfig:
     """Settings of one training run.
 
     Attributes:
+        objective: ``mse`` fits the frequencies of engaged pairs (the reference
+            design; predictions are frequencies). ``ials`` is implicit-feedback
+            ALS, a confidence-weighted loss over all pairs that also learns from
+            the interests a user did not engage with; its outputs are ranking
+            scores, not frequencies. See :mod:`adrec.training.als`.
         epochs: maximum number of passes over the training rows.
         batch_size: rows per optimizer step.
         optimizer: ``adamax`` (default), ``adam``, ``adagrad`` or ``sgd``.
@@ -29,17 +36,26 @@ class TrainConfig:
         l2: weight of the L2 penalty on the embeddings and biases of each batch.
             None picks :data:`DEFAULT_L2` for the target transform: 0.1 for raw
             frequencies, 0.05 for log1p targets, the best of a measured grid on
-            MovieLens 100K and on the embedded sample respectively.
+            MovieLens 100K and on the embedded sample respectively; for ``ials``
+            it picks :data:`DEFAULT_L2_IALS`.
+        confidence_weight: ``ials`` only: an engaged pair's confidence is
+            ``1 + confidence_weight * target``.
+        unobserved_weight: ``ials`` only: weight of the pairs without a row.
         validation_fraction: share of rows held out for validation, in [0, 1).
         patience: stop after this many epochs without a better validation loss;
             0 turns early stopping off.
         min_delta: smallest decrease of the validation loss that counts as better.
         target_transform: ``none`` trains on frequencies as they are; ``log1p``
             trains on log(1 + frequency), which suits heavy-tailed counts.
+        refit: after early stopping has found the best epoch count, train again
+            from the same initialization on every row, validation rows included,
+            for that many epochs. The reported validation figures stay those of
+            the first run, the only ones measured on rows the model did not see.
         seed: seed of the split, the initialization and the shuffling.
         device: torch device, such as ``cpu`` or ``cuda``.
     """
 
+    objective: str = "mse"
     epochs: int = 60
     batch_size: int = 1024
     optimizer: str = "adamax"
@@ -48,7 +64,10 @@ class TrainConfig:
     validation_fraction: float = 0.1
     patience: int = 5
     min_delta: float = 0.0
+    confidence_weight: float = 1.0
+    unobserved_weight: float = 1.0
     target_transform: str = "none"
+    refit: bool = True
     seed: int = 42
     device: str = "cpu"
 
@@ -57,6 +76,14 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for settings that cannot work."""
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"unknown objective {self.objective!r}; choose one of {OBJECTIVES}")
+        if not (math.isfinite(self.confidence_weight) and self.confidence_weight >= 0):
+            raise ConfigError(f"confidence weight must be a finite number >= 0, "
+                              f"got {self.confidence_weight!r}")
+        if not (math.isfinite(self.unobserved_weight) and self.unobserved_weight > 0):
+            raise ConfigError(f"unobserved weight must be a finite number > 0, "
+                              f"got {self.unobserved_weight!r}")
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -95,8 +122,10 @@ class TrainConfig:
 
     @property
     def effective_l2(self) -> float:
-        """The L2 weight training uses: ``l2``, or the default for the target transform."""
-        return DEFAULT_L2[self.target_transform] if self.l2 is None else self.l2
+        """The L2 weight training uses: ``l2``, or the default for the objective and transform."""
+        if self.l2 is not None:
+            return self.l2
+        return DEFAULT_L2_IALS if self.objective == "ials" else DEFAULT_L2[self.target_transform]
 
     def to_dict(self) -> dict:
         """Return the settings as JSON-ready data."""

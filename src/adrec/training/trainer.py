@@ -30,13 +30,20 @@ MIN_STEPS_PER_EPOCH = 8
 
 @dataclass
 class EpochRecord:
-    """Figures of one epoch; RMSE values are on the training-target scale."""
+    """Figures of one epoch.
+
+    RMSE values are on the training-target scale and set by MSE training;
+    ``train_loss`` and ``validation_ndcg`` (NDCG@10 on the validation rows) are
+    set by implicit-feedback ALS, whose scores are not frequencies.
+    """
 
     epoch: int
-    train_rmse: float
+    train_rmse: float | None
     validation_rmse: float | None
     seconds: float
     improved: bool
+    train_loss: float | None = None
+    validation_ndcg: float | None = None
 
     def to_dict(self) -> dict:
         """Return the record as JSON-ready data."""
@@ -50,6 +57,7 @@ class TrainResult:
     history: list[EpochRecord] = field(default_factory=list)
     best_epoch: int = 0
     best_validation_mse: float | None = None
+    best_validation_score: float | None = None
     stopped_early: bool = False
     seconds: float = 0.0
 
@@ -142,7 +150,7 @@ class Trainer:
 
         users = torch.as_tensor(train.users, dtype=torch.int64)
         interests = torch.as_tensor(train.interests, dtype=torch.int64)
-        targets = torch.as_tensor(train.targets, dtype=torch.float32)
+        targets = torch.tensor(train.targets, dtype=torch.float32)
 
         batch_size = min(config.batch_size, max(1, math.ceil(len(train) / MIN_STEPS_PER_EPOCH)))
         if batch_size < config.batch_size:
