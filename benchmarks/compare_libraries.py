@@ -21,10 +21,14 @@ each user's training artists), then a refit on the whole training part.
 
 from __future__ import annotations
 
+import os
+
+# implicit warns when the BLAS library runs its own threads; it must be set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import dataclasses
 import logging
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -35,9 +39,6 @@ from common import data_root, machine_description, markdown_table, write_section
 import adrec
 from adrec.data import leave_n_out_split, random_split
 from adrec.evaluation import BiasOnly, evaluate_ranking, popularity_scores
-
-# implicit warns when numpy's BLAS runs several threads; one thread per process is its advice.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 KS = (10, 20)
 LASTFM_HOLDOUT = 0.2
@@ -157,9 +158,13 @@ def run_surprise(task: Task, name: str, seed: int) -> dict:
     user_inner = np.array([trainset.to_inner_uid(str(u)) for u in range(train.n_users)])
     item_inner = np.array([trainset.to_inner_iid(str(i)) for i in range(train.n_interests)])
 
+    def estimate(user: int, interest: int) -> float:
+        value = algorithm.estimate(int(user_inner[user]), int(item_inner[interest]))
+        # Neighbourhood models return (estimate, details).
+        return float(value[0] if isinstance(value, tuple) else value)
+
     def predict(users, interests):
-        return np.array([algorithm.estimate(int(user_inner[u]), int(item_inner[i]))
-                         for u, i in zip(users, interests, strict=True)]).clip(low, high)
+        return np.array([estimate(u, i) for u, i in zip(users, interests, strict=True)]).clip(low, high)
 
     result = {"fit_seconds": seconds, **task.rating(predict)}
     if name in ("SVD", "BaselineOnly"):
@@ -249,8 +254,8 @@ def movielens_seed(data: adrec.InteractionData, seed: int, skip_slow: bool) -> l
 
 ALS_GRID = ({"regularization": 0.01, "alpha": 1.0}, {"regularization": 0.1, "alpha": 1.0},
             {"regularization": 1.0, "alpha": 1.0}, {"regularization": 0.01, "alpha": 10.0})
-IALS_GRID = ({"l2": 0.3, "confidence_weight": 1.0}, {"l2": 0.1, "confidence_weight": 1.0},
-             {"l2": 1.0, "confidence_weight": 1.0}, {"l2": 0.3, "confidence_weight": 3.0})
+IALS_GRID = ({"l2": 0.3, "confidence_weight": 0.3}, {"l2": 0.3, "confidence_weight": 1.0},
+             {"l2": 1.0, "confidence_weight": 1.0}, {"l2": 1.0, "confidence_weight": 3.0})
 
 
 def lastfm(seeds: list[int]) -> list[dict]:

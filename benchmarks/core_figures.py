@@ -23,13 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import data_root, machine_description, markdown_table
+from common import data_root, machine_description, markdown_table, write_section
 
 import adrec
 from adrec.data import random_split
 from adrec.evaluation import rating_errors
-
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def measure_demo() -> dict:
@@ -93,12 +91,10 @@ def main() -> None:
                         "stdev": spread, "seeds": len(values)})
 
     page = [
-        "# Benchmark results",
-        "",
         f"Machine: {machine_description()}.",
         "Command: `python benchmarks/core_figures.py --seeds " + arguments.seeds + "`.",
         "",
-        "## adrec demo",
+        "### adrec demo",
         "",
         f"- Wall time of `python -m adrec demo` (a new process, set-up excluded): "
         f"{demo['seconds']:.1f} s.",
@@ -107,17 +103,18 @@ def main() -> None:
         f"{demo['validation_rmse']:.3f} against {demo['baseline_global_mean_rmse']:.3f} on the "
         "frequency scale.",
         "",
-        "## MovieLens 100K, seeded 90/10 test splits",
+        "### MovieLens 100K, seeded 90/10 test splits",
         "",
-        "Each fit keeps 10% of its training rows for validation and early stopping; the test "
-        "rows are never seen in training.",
+        "Each fit keeps 10% of its training rows for validation and early stopping, and the "
+        "default configuration then refits on all of its training rows for the best epoch "
+        "count; the test rows are never seen in training.",
         "",
         markdown_table(summary, ["configuration", "mean_test_rmse", "stdev", "seeds"]),
         "",
         markdown_table(movielens, ["configuration", "seed", "test_rmse", "unscored_test_rows",
                                    "best_epoch", "fit_seconds"]),
         "",
-        "## Last.fm 2K, log1p listening counts",
+        "### Last.fm 2K, log1p listening counts",
         "",
         f"- Validation RMSE on the log1p scale: {lastfm['validation_rmse_target']:.4f} against "
         f"{lastfm['baseline_global_mean_rmse_target']:.4f} for the global mean "
@@ -125,8 +122,8 @@ def main() -> None:
         "- Top 10 artists recommended to user 2 (name, most used tag): " + "; ".join(artists) + ".",
         "",
     ]
-    RESULTS.write_text("\n".join(page), encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    path = write_section("Core figures", "\n".join(page))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -49,20 +49,44 @@ def configs_from_arguments(arguments: argparse.Namespace) -> tuple[ModelConfig, 
 
 
 def metrics_table(recommender: Recommender) -> pd.DataFrame:
-    """Return the validation figures of a fit beside the global-mean baseline."""
+    """Return the validation RMSE of a fit beside the global-mean and bias-only baselines."""
     metrics = recommender.metrics
     rows = []
     if metrics.get("validation_rmse_target") is not None and metrics["target_transform"] != "none":
         rows.append({"scale": f"{metrics['target_transform']}(frequency)",
                      "model_rmse": metrics["validation_rmse_target"],
-                     "global_mean_rmse": metrics["baseline_global_mean_rmse_target"]})
+                     "global_mean_rmse": metrics["baseline_global_mean_rmse_target"],
+                     "bias_only_rmse": metrics.get("baseline_bias_only_rmse_target")})
     if metrics.get("validation_rmse") is not None:
         rows.append({"scale": "frequency", "model_rmse": metrics["validation_rmse"],
-                     "global_mean_rmse": metrics["baseline_global_mean_rmse"]})
+                     "global_mean_rmse": metrics["baseline_global_mean_rmse"],
+                     "bias_only_rmse": metrics.get("baseline_bias_only_rmse")})
     frame = pd.DataFrame(rows)
     if not frame.empty:
         frame["improvement"] = 1 - frame["model_rmse"] / frame["global_mean_rmse"]
+        frame = frame.dropna(axis=1, how="all")
     return frame
+
+
+def baseline_verdicts(recommender: Recommender) -> list[str]:
+    """Say plainly which baselines the fit does not beat on its validation rows."""
+    metrics = recommender.metrics
+    suffix = "_target" if metrics.get("target_transform", "none") != "none" else ""
+    checks = [("RMSE", f"validation_rmse{suffix}", f"baseline_global_mean_rmse{suffix}",
+               "the global mean", True),
+              ("RMSE", f"validation_rmse{suffix}", f"baseline_bias_only_rmse{suffix}",
+               "user and interest biases alone", True),
+              ("NDCG@10", "validation_ndcg@10", "baseline_most_popular_ndcg@10",
+               "most-popular ranking", False)]
+    verdicts = []
+    for metric, ours_key, theirs_key, name, lower_is_better in checks:
+        ours, theirs = metrics.get(ours_key), metrics.get(theirs_key)
+        if ours is None or theirs is None:
+            continue
+        if (ours >= theirs) if lower_is_better else (ours <= theirs):
+            verdicts.append(f"the model does not beat {name} on validation {metric} "
+                            f"({ours:.4f} against {theirs:.4f})")
+    return verdicts
 
 
 def ranking_table(recommender: Recommender) -> pd.DataFrame:
@@ -108,6 +132,8 @@ def print_fit_summary(recommender: Recommender) -> None:
     if not ranking.empty:
         emit(ranking, "table", title="Validation ranking, training interests excluded "
                                      "(higher is better):")
+    for verdict in baseline_verdicts(recommender):
+        say(f"  note: {verdict}")
 
 
 def load_data_from_arguments(arguments: argparse.Namespace) -> InteractionData:
@@ -257,9 +283,10 @@ def run_split(arguments: argparse.Namespace) -> None:
     say(f"Split {len(data):,} rows ({arguments.method}): {report.train_rows:,} for training in "
         f"{out / 'train'}, {report.test_rows:,} held out in {out / 'test'}.")
     if report.cold_rows:
-        say(f"  note: {report.cold_rows:,} held-out rows belong to {report.cold_users:,} users "
-            f"and {report.cold_interests:,} interests that are not in the training part; a "
-            "model trained on it cannot score them, and adrec evaluate counts them apart")
+        say(f"  note: {report.cold_rows:,} held-out rows have a user or interest that is not in "
+            f"the training part (users: {report.cold_users:,}, interests: "
+            f"{report.cold_interests:,}). A model trained on that part cannot score them, so "
+            "adrec evaluate counts them separately.")
     say(f"Next: adrec train {out / 'train'} --out MODEL, then adrec evaluate MODEL {out / 'test'}")
 
 

@@ -68,8 +68,8 @@ def leave_n_out_split(user_index: np.ndarray, seed: int, *, n: int | None = None
     counts = np.bincount(user_index, minlength=int(user_index.max()) + 1 if len(user_index) else 0)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, np.int64)
 
-    wanted = np.full(len(counts), n) if n is not None else np.round(counts * fraction).astype(np.int64)
-    held_out_per_user = np.clip(np.minimum(wanted, counts - min_train), 0, None)
+    requested = np.full(len(counts), n) if n is not None else np.round(counts * fraction).astype(np.int64)
+    held_out_per_user = np.clip(np.minimum(requested, counts - min_train), 0, None)
     users_of_order = user_index[order]
     position = np.arange(len(order)) - starts[users_of_order]
     is_held_out = position < held_out_per_user[users_of_order]

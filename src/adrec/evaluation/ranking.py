@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 
 def ranking_metrics(recommended: Sequence[Sequence[int]], relevant: Sequence[Sequence[int]],
@@ -95,31 +96,16 @@ def top_k_lists(score_users, users: np.ndarray, k: int, exclude: tuple[np.ndarra
     lists: list[np.ndarray] = []
     for start in range(0, len(users), batch_size):
         batch = np.asarray(users[start:start + batch_size], dtype=np.int64)
-        scores = np.array(score_users(batch), dtype=np.float64)
+        scores = np.asarray(score_users(batch))
+        if not scores.flags.writeable or scores.dtype.kind != "f":
+            scores = np.array(scores, dtype=np.float64)
         counts = indptr[batch + 1] - indptr[batch]
         batch_rows = np.repeat(np.arange(len(batch)), counts)
         excluded = np.concatenate([indices[indptr[u]:indptr[u + 1]] for u in batch]) \
             if counts.sum() else np.empty(0, dtype=np.int64)
         scores[batch_rows, excluded] = -np.inf
 
-        n_interests = scores.shape[1]
-        width = min(k, n_interests)
-        if width == 0:
-            lists.extend(np.empty(0, dtype=np.int64) for _ in batch)
-            continue
-        # Negated scores with a stable sort give best-first order, lower index first on ties.
-        if width < n_interests:
-            candidates = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-            threshold = np.take_along_axis(scores, candidates, axis=1).min(axis=1, keepdims=True)
-        for row in range(len(batch)):
-            row_scores = scores[row]
-            if width < n_interests:
-                chosen = np.flatnonzero(row_scores >= threshold[row])
-            else:
-                chosen = np.arange(n_interests)
-            chosen = chosen[np.isfinite(row_scores[chosen])]
-            order = np.lexsort((chosen, -row_scores[chosen]))
-            lists.append(chosen[order][:width].astype(np.int64))
+        lists.extend(_best_first(scores, k))
     return lists
 
 
@@ -133,7 +119,7 @@ def evaluate_ranking(score_users, train: tuple[np.ndarray, np.ndarray],
         score_users: function from user indices to a 2-D score array (see :func:`top_k_lists`).
         train: ``(users, interests)`` index arrays of the rows the model learned from.
         test: ``(users, interests)`` of the held-out rows that count as relevant.
-        n_users: number of users the model knows.
+        n_users: number of users in the model's vocabulary.
         n_interests: catalogue size.
         ks: cut-offs; the result holds every metric of :func:`ranking_metrics` at each.
         batch_size: users scored at once; results do not depend on it.
@@ -157,3 +143,37 @@ def evaluate_ranking(score_users, train: tuple[np.ndarray, np.ndarray],
         metrics[f"coverage@{k}"] = metrics.pop("coverage")
         result.update(metrics)
     return result
+
+
+def _best_first(scores: np.ndarray, k: int) -> list[np.ndarray]:
+    """Return each row's ``k`` best finite columns, best first, lower column first on ties."""
+    n_rows, n_columns = scores.shape
+    width = min(k, n_columns)
+    if width == 0:
+        return [np.empty(0, dtype=np.int64) for _ in range(n_rows)]
+
+    if width < n_columns:
+        # torch.topk is several times faster than np.argpartition here and uses every core.
+        candidates = torch.topk(torch.from_numpy(scores), width, dim=1, sorted=False).indices.numpy()
+    else:
+        candidates = np.tile(np.arange(n_columns), (n_rows, 1))
+    # Sorting the candidates by column first makes the stable sort by score break ties by column.
+    candidates = np.sort(candidates, axis=1)
+    candidate_scores = np.take_along_axis(scores, candidates, axis=1)
+    order = np.argsort(-candidate_scores, axis=1, kind="stable")
+    ranked = np.take_along_axis(candidates, order, axis=1)
+    ranked_scores = np.take_along_axis(candidate_scores, order, axis=1)
+
+    # A score tied with the k-th one outside the candidates may belong to a lower column;
+    # such rows are ranked again over every column tied with the k-th score.
+    threshold = ranked_scores[:, -1:]
+    at_or_above = (scores >= threshold).sum(axis=1)
+    lists = []
+    for row in range(n_rows):
+        if at_or_above[row] > width:
+            chosen = np.flatnonzero(scores[row] >= threshold[row, 0])
+            chosen = chosen[np.lexsort((chosen, -scores[row, chosen]))][:width]
+        else:
+            chosen = ranked[row]
+        lists.append(chosen[np.isfinite(scores[row, chosen])].astype(np.int64))
+    return lists

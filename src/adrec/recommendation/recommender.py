@@ -17,7 +17,7 @@ from adrec.data.dataset import InteractionData
 from adrec.data.split import random_split
 from adrec.data.vocabulary import Vocabulary
 from adrec.errors import BundleError, ConfigError
-from adrec.evaluation.baselines import global_mean_rmse, popularity_scores
+from adrec.evaluation.baselines import BiasOnly, global_mean_rmse, popularity_scores
 from adrec.evaluation.ranking import evaluate_ranking
 from adrec.models import ModelConfig, build_model
 from adrec.persistence import BundleContents, bundle_hash, load_bundle, read_manifest, save_bundle
@@ -232,6 +232,15 @@ class Recommender:
                 (self.predict_indices(train.users, train.interests) - train_actual) ** 2)))
             metrics["baseline_global_mean_rmse"] = global_mean_rmse(train_actual, actual)
 
+            # User and interest biases alone, fitted on the same scale as the model.
+            bias = BiasOnly().fit(train.users, train.interests, train.targets, len(self.users),
+                                  len(self.interests))
+            bias_target = bias.predict(validation.users, validation.interests)
+            metrics["baseline_bias_only_rmse_target"] = float(np.sqrt(np.mean(
+                (bias_target - validation.targets) ** 2)))
+            metrics["baseline_bias_only_rmse"] = float(np.sqrt(np.mean(
+                (self.transform.inverse(bias_target) - actual) ** 2)))
+
         train_pairs = (train.users, train.interests)
         validation_pairs = (validation.users, validation.interests)
         ranking = evaluate_ranking(self._score_users, train_pairs, validation_pairs,
@@ -332,10 +341,10 @@ class Recommender:
     @staticmethod
     def _score_users_with(model, users: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return model.score_all(torch.as_tensor(users, dtype=torch.int64)).double().numpy()
+            return model.score_all(torch.as_tensor(users, dtype=torch.int64)).numpy()
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
-        """Return raw scores of every interest for each user index, shape (users, interests)."""
+        """Return raw float32 scores of every interest for each user index, shape (users, interests)."""
         self.model.eval()
         return self._score_users_with(self.model, users)
 

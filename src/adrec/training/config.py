@@ -13,8 +13,8 @@ OBJECTIVES = ("mse", "ials")
 OPTIMIZERS = ("adamax", "adam", "adagrad", "sgd")
 TARGET_TRANSFORMS = ("none", "log1p")
 
-# L2 weight per target transform for MSE when TrainConfig.l2 is None, and for implicit-feedback
-# ALS; benchmarks/choose_defaults.py measures the grids behind these values.
+# Default L2 weights when TrainConfig.l2 is None: per target transform for MSE, measured by
+# benchmarks/choose_defaults.py, and for implicit-feedback ALS, by benchmarks/choose_ials_defaults.py.
 DEFAULT_L2 = {"none": 0.1, "log1p": 0.05}
 DEFAULT_L2_IALS = 0.3
 
@@ -64,7 +64,7 @@ class TrainConfig:
     validation_fraction: float = 0.1
     patience: int = 5
     min_delta: float = 0.0
-    confidence_weight: float = 1.0
+    confidence_weight: float = 0.3
     unobserved_weight: float = 1.0
     target_transform: str = "none"
     refit: bool = True
