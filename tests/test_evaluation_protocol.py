@@ -182,3 +182,17 @@ def test_evaluate_says_when_model_loses(fitted_split):
 
     assert any(verdict.startswith("adrec does NOT beat bias only on RMSE")
                for verdict in report.verdicts)
+
+
+def test_evaluate_log1p_model_reports_both_scales(fitted_split):
+    _, train, test = fitted_split
+    logged = adrec.Recommender(adrec.ModelConfig(dim=8),
+                               adrec.TrainConfig(epochs=20, learning_rate=0.05,
+                                                 target_transform="log1p")).fit(train, progress=False)
+
+    report = evaluate(logged, test, ks=(5,))
+
+    for row in report.rows[:3]:
+        assert row["rmse_log1p"] is not None
+        assert row["mae_log1p"] <= row["rmse_log1p"] + 1e-12
+    assert list(report.to_frame().columns[:5]) == ["model", "rmse", "mae", "rmse_log1p", "mae_log1p"]

@@ -77,6 +77,20 @@ def check_png(path: Path) -> None:
 # ---------------------------------------------------------------------------- library
 
 
+def test_tune_log1p_judged_on_log_scale(sample_subset, tmp_path: Path):
+    training = adrec.TrainConfig(epochs=EPOCHS, target_transform="log1p")
+
+    result = tune(sample_subset, adrec.ModelConfig(), training, [4, 16], progress=False)
+
+    assert result.criterion == "validation_rmse_target"
+    scores = [run.metrics["validation_rmse_target"] for run in result.runs]
+    assert result.best == int(np.argmin(scores))
+    frame = result.to_frame()
+    assert {"train_rmse_target", "validation_rmse_target"} <= set(frame.columns)
+    plot_tuning(result, tmp_path / "log.png")
+    check_png(tmp_path / "log.png")
+
+
 def test_tune_one_run_per_dim(rmse_result: TuneResult):
     assert [run.dim for run in rmse_result.runs] == [4, 8, 16]
     assert rmse_result.skipped == []

@@ -42,10 +42,10 @@ def _draw_sizes(axes, result: TuneResult) -> None:
             axes.plot(dims, _metric_values(runs, result.criterion), "o-", color=color,
                       label=f"validation NDCG@10{suffix}")
             continue
-        axes.plot(dims, _metric_values(runs, "validation_rmse"), "o-", color=color,
+        axes.plot(dims, _metric_values(runs, result.criterion), "o-", color=color,
                   label=f"validation{suffix}")
-        axes.plot(dims, _metric_values(runs, "train_rmse"), "s--", color=color, alpha=0.6,
-                  label=f"training{suffix}")
+        axes.plot(dims, _metric_values(runs, result.criterion.replace("validation", "train")), "s--",
+                  color=color, alpha=0.6, label=f"training{suffix}")
 
     chosen = result.best_run
     axes.plot([chosen.dim], [chosen.score(result.criterion)], marker="*", markersize=18,
@@ -59,7 +59,8 @@ def _draw_sizes(axes, result: TuneResult) -> None:
         axes.set_ylabel("validation NDCG@10 (higher is better)")
         axes.set_title("Validation NDCG@10 by embedding size")
     else:
-        axes.set_ylabel("RMSE in the input's units (lower is better)")
+        scale = "log1p scale" if result.criterion.endswith("_target") else "input's units"
+        axes.set_ylabel(f"RMSE, {scale} (lower is better)")
         axes.set_title("Training and validation RMSE by embedding size")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small")

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 from adrec.atomic import atomic_file
-from adrec.cli.commands import configs_from_arguments, print_data_report, say
+from adrec.cli.commands import configs_from_arguments, load_data_from_arguments, print_data_report, say
 from adrec.cli.output import FORMATS, emit
-from adrec.data import load_data
 from adrec.errors import ConfigError
 from adrec.evaluation.selection import NDCG_CRITERION, TuneResult, TuneRun, selection_criterion, tune
 from adrec.persistence import check_bundle_destination
@@ -127,16 +126,6 @@ def prepare_out_dir(path: Path) -> Path:
     return path
 
 
-def _load(arguments: argparse.Namespace):
-    """Load the dataset with the data options, as ``adrec train`` does."""
-    return load_data(
-        arguments.data, users=arguments.users, interests=arguments.interests,
-        user_col=arguments.user_col, interest_col=arguments.interest_col,
-        frequency_col=arguments.frequency_col, timestamp_col=arguments.timestamp_col,
-        events=arguments.events, duplicates=arguments.duplicates, encoding=arguments.encoding,
-    )
-
-
 def _describe_metric(run: TuneRun, criterion: str) -> str:
     """Return ``name=value`` of the criterion for a progress line."""
     value = run.score(criterion)
@@ -167,7 +156,9 @@ def _choice_sentence(result: TuneResult) -> str:
     if result.criterion == NDCG_CRITERION:
         return (f"{run}, with the highest validation NDCG@10 ({value:.4f}). ials models output "
                 "ranking scores, not frequencies, so NDCG@10 decides.")
-    return f"{run}, with the lowest validation RMSE ({value:.4f} in the input's units)."
+    scale = "on the log1p scale the model trains on" if result.criterion.endswith("_target") \
+        else "in the input's units"
+    return f"{run}, with the lowest validation RMSE ({value:.4f} {scale})."
 
 
 def _skipped_sentence(result: TuneResult, budget: float | None) -> str | None:
@@ -221,7 +212,7 @@ def run_tune(arguments: argparse.Namespace) -> None:
     if arguments.out:
         check_bundle_destination(Path(arguments.out))
 
-    data = _load(arguments)
+    data = load_data_from_arguments(arguments)
     if arguments.format == "table":
         print_data_report(data, notes=not arguments.quiet)
     l2_count = 1 if arguments.l2_values is None else len(arguments.l2_values)

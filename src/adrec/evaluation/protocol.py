@@ -43,7 +43,7 @@ class EvaluationReport:
     def to_frame(self) -> pd.DataFrame:
         """Return the per-model rows as a DataFrame, metrics as columns."""
         frame = pd.DataFrame(self.rows)
-        first = [c for c in ("model", "rmse", "mae", "rmse_log1p") if c in frame.columns]
+        first = [c for c in ("model", "rmse", "mae", "rmse_log1p", "mae_log1p") if c in frame.columns]
         frame = frame[first + [c for c in frame.columns if c not in first]]
         return frame.dropna(axis=1, how="all")
 
@@ -114,8 +114,10 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
             mean_row.update(_rating_errors(np.full(len(actual), train_frequency.mean()), actual,
                                            log_scale))
             if log_scale:
+                log_mean = float(np.log1p(train_frequency).mean())
                 mean_row["rmse_log1p"] = global_mean_rmse(np.log1p(train_frequency),
                                                           np.log1p(actual))
+                mean_row["mae_log1p"] = float(np.mean(np.abs(log_mean - np.log1p(actual))))
         report.rows.append(mean_row)
 
         bias_row = {"model": "bias only"}
@@ -125,8 +127,9 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
             if log_scale:
                 log_bias = BiasOnly().fit(train_users, train_interests, np.log1p(train_frequency),
                                           n_users, n_interests)
-                predicted = log_bias.predict(users, interests)
-                bias_row["rmse_log1p"] = float(np.sqrt(np.mean((predicted - np.log1p(actual)) ** 2)))
+                log_errors = log_bias.predict(users, interests) - np.log1p(actual)
+                bias_row["rmse_log1p"] = float(np.sqrt(np.mean(log_errors ** 2)))
+                bias_row["mae_log1p"] = float(np.mean(np.abs(log_errors)))
         report.rows.append(bias_row)
 
         popularity = popularity_scores(train_interests, n_interests)
@@ -155,8 +158,9 @@ def _rating_errors(predicted: np.ndarray, actual: np.ndarray, log_scale: bool) -
     errors = {"rmse": float(np.sqrt(np.mean((predicted - actual) ** 2))),
               "mae": float(np.mean(np.abs(predicted - actual)))}
     if log_scale:
-        errors["rmse_log1p"] = float(np.sqrt(np.mean(
-            (np.log1p(np.clip(predicted, 0, None)) - np.log1p(actual)) ** 2)))
+        log_errors = np.log1p(np.clip(predicted, 0, None)) - np.log1p(actual)
+        errors["rmse_log1p"] = float(np.sqrt(np.mean(log_errors ** 2)))
+        errors["mae_log1p"] = float(np.mean(np.abs(log_errors)))
     return errors
 
 

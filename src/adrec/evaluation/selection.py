@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RMSE_CRITERION = "validation_rmse"
+TARGET_RMSE_CRITERION = "validation_rmse_target"
 NDCG_CRITERION = "validation_ndcg@10"
 
 # Columns of TuneResult.to_frame, taken from each run's metrics.
-FRAME_METRICS = ("best_epoch", "train_rmse", "validation_rmse", "validation_ndcg@10", "fit_seconds")
+FRAME_METRICS = ("best_epoch", "train_rmse", "validation_rmse", "train_rmse_target",
+                 "validation_rmse_target", "validation_ndcg@10", "fit_seconds")
 
 
 @dataclass
@@ -73,7 +75,8 @@ class TuneResult:
         runs: the finished runs, in grid order.
         best: index in ``runs`` of the chosen run.
         criterion: ``validation_rmse`` (lowest wins) for models that predict
-            frequencies, ``validation_ndcg@10`` (highest wins) for ``ials``.
+            frequencies, ``validation_rmse_target`` (the log1p scale) for
+            log1p-trained ones, ``validation_ndcg@10`` (highest wins) for ``ials``.
         skipped: (dim, l2) of the grid points not started because the time
             budget ran out.
         settings: the model and training configs, the grid and the time budget.
@@ -116,22 +119,28 @@ class TuneResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per run: dim, l2, the main metrics and a boolean ``chosen`` column."""
+        # The log1p-scale columns matter only when the search is judged on that scale.
+        names = [name for name in FRAME_METRICS
+                 if not name.endswith("_target") or self.criterion == TARGET_RMSE_CRITERION]
         rows = []
         for index, run in enumerate(self.runs):
             row = {"dim": run.dim, "l2": run.l2}
-            row.update({name: run.metrics.get(name) for name in FRAME_METRICS})
+            row.update({name: run.metrics.get(name) for name in names})
             row["chosen"] = index == self.best
             rows.append(row)
         frame = pd.DataFrame(rows)
         # Keep metric columns numeric when a metric is missing for every run (ials has no RMSE).
-        for name in FRAME_METRICS:
+        for name in names:
             frame[name] = pd.to_numeric(frame[name], errors="coerce")
         return frame
 
 
 def selection_criterion(train_config: TrainConfig) -> str:
     """Return the metric a search with this training config chooses by."""
-    return NDCG_CRITERION if train_config.objective == "ials" else RMSE_CRITERION
+    if train_config.objective == "ials":
+        return NDCG_CRITERION
+    # A log1p model is judged on the scale it is trained on, where large counts do not dominate.
+    return RMSE_CRITERION if train_config.target_transform == "none" else TARGET_RMSE_CRITERION
 
 
 def _check_grid(dims: Sequence[int], l2_values: Sequence[float] | None,

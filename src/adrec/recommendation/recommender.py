@@ -228,8 +228,10 @@ class Recommender:
             metrics["validation_rmse"] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
             metrics["validation_mae"] = float(np.mean(np.abs(predicted - actual)))
             train_actual = data.frequency[np.setdiff1d(np.arange(len(data)), validation_rows)]
-            metrics["train_rmse"] = float(np.sqrt(np.mean(
-                (self.predict_indices(train.users, train.interests) - train_actual) ** 2)))
+            train_predicted = self.predict_indices(train.users, train.interests)
+            metrics["train_rmse"] = float(np.sqrt(np.mean((train_predicted - train_actual) ** 2)))
+            metrics["train_rmse_target"] = float(np.sqrt(np.mean(
+                (self.transform.forward(train_predicted) - train.targets) ** 2)))
             metrics["baseline_global_mean_rmse"] = global_mean_rmse(train_actual, actual)
 
             # User and interest biases alone, fitted on the same scale as the model.
