@@ -1,7 +1,8 @@
 """Measure the core figures and write them to RESULTS.md.
 
-1. Wall time of `adrec demo` (a fresh process, set-up excluded) and its validation RMSE
-   beside the global-mean baseline.
+1. Wall time of `adrec demo` (a fresh process, set-up excluded), the validation RMSE of
+   its frequency model beside the global-mean baseline, and the validation NDCG@10 of its
+   ranking model beside most-popular ranking.
 2. MovieLens 100K, seeded 90/10 test splits: test RMSE of the default configuration and of
    the reference configuration (dimension 100, no biases, MSE, Adamax, 30 epochs).
 3. Last.fm 2K with log1p targets: validation RMSE on the log1p scale beside the baseline,
@@ -37,9 +38,12 @@ def measure_demo() -> dict:
         completed = subprocess.run([sys.executable, "-m", "adrec", "demo", "--out", f"{folder}/m"],
                                    capture_output=True, text=True, check=True)
         seconds = time.perf_counter() - started
-        metrics = json.loads(Path(folder, "m", "manifest.json").read_text())["metrics"]
+        metrics = json.loads(Path(folder, "m", "frequency", "manifest.json").read_text())["metrics"]
+        ranking = json.loads(Path(folder, "m", "ranking", "manifest.json").read_text())["metrics"]
     assert re.search(r"Validation RMSE", completed.stdout)
-    return {"seconds": seconds, **metrics}
+    return {"seconds": seconds, **metrics,
+            "ranking_ndcg@10": ranking["validation_ndcg@10"],
+            "ranking_most_popular_ndcg@10": ranking["baseline_most_popular_ndcg@10"]}
 
 
 def measure_movielens(seeds: list[int]) -> list[dict]:
@@ -101,7 +105,9 @@ def main() -> None:
         f"- Validation RMSE: {demo['validation_rmse_target']:.4f} on the log1p scale against "
         f"{demo['baseline_global_mean_rmse_target']:.4f} for the global mean; "
         f"{demo['validation_rmse']:.3f} against {demo['baseline_global_mean_rmse']:.3f} on the "
-        "frequency scale.",
+        "frequency scale (frequency model).",
+        f"- Validation NDCG@10 of the ranking model: {demo['ranking_ndcg@10']:.4f} against "
+        f"{demo['ranking_most_popular_ndcg@10']:.4f} for most-popular ranking.",
         "",
         "### MovieLens 100K, seeded 90/10 test splits",
         "",

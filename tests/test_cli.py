@@ -1011,14 +1011,15 @@ def table_column(output: str, title: str, column: int) -> list[str]:
 def test_demo_end_to_end(tmp_path: Path):
     from adrec.data import sample_data_path
 
-    out = tmp_path / "demo-model"
+    out = tmp_path / "demo-models"
     process = run_adrec("demo", "--out", out, cwd=tmp_path, timeout=900)
 
     assert process.returncode == 0, process.stderr
     for text in ("Validation RMSE (lower is better", "log1p(frequency)",
+                 "1. Frequency model", "2. Ranking model",
                  "User 6: most frequented interests, actual and predicted",
                  "User 6: recommended interests not engaged with yet",
-                 f"Saved the model bundle to {out}", "Demo finished"):
+                 f"Saved the model bundles to {out / 'frequency'}", "Demo finished"):
         assert text in process.stdout, text
 
     sample = read_frequency(sample_data_path() / "frequency.csv")
@@ -1030,9 +1031,12 @@ def test_demo_end_to_end(tmp_path: Path):
     assert len(shown_recommendations) == 10
     assert set(shown_recommendations).isdisjoint(seen)
 
-    recommended = run_adrec("recommend", out, "6", "-k", "10", "--format", "json", cwd=tmp_path)
+    recommended = run_adrec("recommend", out / "ranking", "6", "-k", "10", "--format", "json",
+                            cwd=tmp_path)
     assert recommended.returncode == 0, recommended.stderr
     assert [row["interest_id"] for row in json.loads(recommended.stdout)] == shown_recommendations
-    info = run_adrec("info", out, "--format", "json", cwd=tmp_path)
+    info = run_adrec("info", out / "frequency", "--format", "json", cwd=tmp_path)
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["target_transform"]["name"] == "log1p"
+    ranking_info = run_adrec("info", out / "ranking", "--format", "json", cwd=tmp_path)
+    assert json.loads(ranking_info.stdout)["training"]["objective"] == "ials"

@@ -170,12 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="train on the embedded sample data and show a user's history and "
                      "recommendations",
         description="Run the whole workflow on the synthetic ads dataset shipped with adrec: "
-                    "load, validate, train with early stopping, compare with a global-mean "
-                    "baseline, then show a user's history and recommendations.")
+                    "load and validate it, train a frequency model (MSE) and a ranking model "
+                    "(implicit-feedback ALS) with early stopping, compare each with its "
+                    "baselines, then show a user's history with predicted frequencies and the "
+                    "ranking model's recommendations.")
     demo.add_argument("--user", default="6", help="user ID to show (default: 6)")
     demo.add_argument("-k", type=positive_int, default=10,
                       help="rows of history and recommendations (default: 10)")
-    demo.add_argument("--out", metavar="DIR", help="also save the model bundle to this folder")
+    demo.add_argument("--out", metavar="DIR",
+                      help="also save the two model bundles to DIR/frequency and DIR/ranking")
     demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="show a progress bar (default: when stderr is a terminal)")
     demo.set_defaults(handler=commands.run_demo)
