@@ -24,7 +24,6 @@ Gramian per epoch, so the cost grows with the number of rows, not with users x i
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import sys
@@ -36,8 +35,8 @@ import torch
 from tqdm.auto import tqdm
 
 from adrec.errors import TrainingError
-from adrec.training.checkpoint import write_checkpoint
 from adrec.training.config import TrainConfig
+from adrec.training.early_stopping import EarlyStopping
 from adrec.training.trainer import EpochCallback, EpochRecord, TrainingArrays, TrainResult
 
 logger = logging.getLogger(__name__)
@@ -102,9 +101,8 @@ class ALSTrainer:
         interest_side = _Side(interests, users, confidence, model.n_interests, model.n_users, config)
 
         result = TrainResult()
-        best_score = None
-        best_state = None
-        epochs_without_improvement = 0
+        stopping = EarlyStopping(config.patience, config.min_delta, higher_is_better=True,
+                                 metric="validation_ndcg", checkpoint_path=self.checkpoint_path)
         started = time.perf_counter()
         bar = tqdm(range(1, config.epochs + 1), desc="training (ALS)", unit="epoch",
                    disable=not self.progress, file=sys.stderr, leave=True)
@@ -118,22 +116,11 @@ class ALSTrainer:
                 raise TrainingError(f"the ALS loss became {loss} at epoch {epoch}; raise --l2")
 
             score = None if self.validation_score is None else float(self.validation_score(model))
-            improved = score is None or best_score is None or score > best_score + config.min_delta
+            improved = stopping.step(epoch, score, model)
             record = EpochRecord(epoch=epoch, train_rmse=None, validation_rmse=None,
                                  seconds=time.perf_counter() - epoch_started, improved=improved,
                                  train_loss=loss, validation_ndcg=score)
             result.history.append(record)
-            if improved:
-                result.best_epoch = epoch
-                best_score = score
-                best_state = copy.deepcopy(model.state_dict())
-                epochs_without_improvement = 0
-                if self.checkpoint_path is not None and score is not None:
-                    write_checkpoint(self.checkpoint_path, best_state,
-                                     {"epoch": epoch, "validation_ndcg": score})
-            else:
-                epochs_without_improvement += 1
-
             logger.info("epoch=%d train_loss=%.5f validation_ndcg=%s seconds=%.2f improved=%s",
                         epoch, loss, "n/a" if score is None else f"{score:.5f}", record.seconds,
                         improved)
@@ -141,16 +128,17 @@ class ALSTrainer:
             for callback in self.callbacks:
                 callback(record)
 
-            if score is not None and config.patience and \
-                    epochs_without_improvement >= config.patience:
+            # Without a validation score every epoch counts as the best, so nothing stops early.
+            if score is not None and stopping.should_stop:
                 result.stopped_early = True
                 logger.info("early stop at epoch %d: no improvement for %d epochs; best epoch %d",
-                            epoch, config.patience, result.best_epoch)
+                            epoch, config.patience, stopping.best_epoch)
                 break
         bar.close()
 
-        model.load_state_dict(best_state)
-        result.best_validation_score = best_score
+        stopping.restore(model)
+        result.best_epoch = stopping.best_epoch
+        result.best_validation_score = stopping.best_value
         result.seconds = time.perf_counter() - started
         return result
 

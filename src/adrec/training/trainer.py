@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import sys
@@ -17,8 +16,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from adrec.errors import TrainingError
-from adrec.training.checkpoint import write_checkpoint
 from adrec.training.config import TrainConfig
+from adrec.training.early_stopping import EarlyStopping
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +157,9 @@ class Trainer:
                         "%d steps", config.batch_size, batch_size, len(train), MIN_STEPS_PER_EPOCH)
 
         result = TrainResult()
-        best_state = None
-        epochs_without_improvement = 0
+        stopping = EarlyStopping(config.patience if has_validation else 0, config.min_delta,
+                                 higher_is_better=False, metric="validation_mse",
+                                 checkpoint_path=self.checkpoint_path)
         started = time.perf_counter()
         bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch",
                    disable=not self.progress, file=sys.stderr, leave=True)
@@ -173,9 +173,7 @@ class Trainer:
             if validation_mse is not None and not math.isfinite(validation_mse):
                 raise TrainingError(f"validation loss became {validation_mse} at epoch {epoch}; "
                                     "lower the learning rate")
-            # Without a validation part every epoch counts as the best so far.
-            best = result.best_validation_mse
-            improved = not has_validation or best is None or validation_mse < best - config.min_delta
+            improved = stopping.step(epoch, validation_mse, model)
 
             record = EpochRecord(
                 epoch=epoch,
@@ -185,18 +183,6 @@ class Trainer:
                 improved=improved,
             )
             result.history.append(record)
-            if improved:
-                result.best_epoch = epoch
-                if has_validation:
-                    result.best_validation_mse = validation_mse
-                best_state = copy.deepcopy(model.state_dict())
-                epochs_without_improvement = 0
-                if self.checkpoint_path is not None and has_validation:
-                    write_checkpoint(self.checkpoint_path, best_state,
-                                     {"epoch": epoch, "validation_mse": validation_mse})
-            else:
-                epochs_without_improvement += 1
-
             logger.info(
                 "epoch=%d train_rmse=%.5f validation_rmse=%s seconds=%.2f improved=%s",
                 epoch, record.train_rmse,
@@ -209,14 +195,16 @@ class Trainer:
             for callback in self.callbacks:
                 callback(record)
 
-            if has_validation and config.patience and epochs_without_improvement >= config.patience:
+            if stopping.should_stop:
                 result.stopped_early = True
                 logger.info("early stop at epoch %d: no improvement for %d epochs; best epoch %d",
-                            epoch, config.patience, result.best_epoch)
+                            epoch, config.patience, stopping.best_epoch)
                 break
         bar.close()
 
-        model.load_state_dict(best_state)
+        stopping.restore(model)
+        result.best_epoch = stopping.best_epoch
+        result.best_validation_mse = stopping.best_value
         result.seconds = time.perf_counter() - started
         return result
 
