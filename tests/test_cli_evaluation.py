@@ -104,8 +104,10 @@ def test_split_time_with_iso_cutoff(tmp_path: Path, capsys):
     test = pd.read_csv(tmp_path / "out" / "test" / "frequency.csv")
     assert test["frequency"].tolist() == [3, 4]
     # User b engaged only after the cutoff, so both of its rows are cold.
-    assert "2 held-out rows have a user or interest that is not in the training part (users: 1, " \
-        "interests: 0)" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "2 held-out rows have a user or interest that is not in the training part (1 distinct " \
+        "users and 0 distinct interests)" in output
+    assert "Cutoff: 2024-02-15 00:00:00 UTC (1707955200)" in output
 
 
 def test_split_refuses_non_empty_destination(split_folder: Path, capsys):
@@ -120,4 +122,34 @@ def test_split_bad_cutoff(split_folder: Path, capsys):
                  "--cutoff", "next tuesday"])
 
     assert code == 2
-    assert "invalid --cutoff 'next tuesday'" in capsys.readouterr().err
+    assert "invalid cutoff 'next tuesday'" in capsys.readouterr().err
+
+
+def test_evaluate_json_below_a_file_fails_first(split_folder: Path, capsys):
+    blocker = split_folder / "blocker"
+    blocker.write_text("not a folder\n")
+
+    code = main(["evaluate", str(split_folder / "model"), str(split_folder / "splits" / "test"),
+                 "--json", str(blocker / "report.json")])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "is a file, not a folder" in captured.err
+    assert "Held-out rows" not in captured.out
+
+
+def test_split_below_a_file_fails_clearly(split_folder: Path, capsys):
+    (split_folder / "plain").write_text("x\n")
+
+    code = main(["split", str(split_folder / "data"), str(split_folder / "plain" / "sub")])
+
+    assert code == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_split_rejects_fraction_outside_range(split_folder: Path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["split", str(split_folder / "data"), str(split_folder / "x"), "--test-fraction", "1.5"])
+
+    assert raised.value.code == 2
+    assert "--test-fraction: must be between 0 and 1" in capsys.readouterr().err

@@ -152,3 +152,39 @@ def test_split_data_unknown_method():
 
     with pytest.raises(ConfigError, match="unknown split method 'weekly'"):
         split_data(data, "weekly")
+
+
+def _timed_data() -> InteractionData:
+    frame = _frame(["a", "a", "b", "b"], ["x", "y", "x", "y"], [100, 200, 300, 400])
+    return InteractionData.from_frame(frame)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"method": "random", "n": 2}, "leave-n-out split only"),
+    ({"method": "random", "cutoff": 300}, "time split only"),
+    ({"method": "leave-n-out", "n": 1, "test_fraction": 0.2}, "not both"),
+    ({"method": "time", "cutoff": 300, "test_fraction": 0.2}, "not both"),
+])
+def test_split_data_rejects_unused_options(options, message):
+    with pytest.raises(ConfigError, match=message):
+        split_data(_timed_data(), **options)
+
+
+def test_split_data_cutoff_after_every_row():
+    with pytest.raises(ConfigError, match="no test rows.*from 1970-01-01 00:01:40 to 1970-01-01 00:06:40"):
+        split_data(_timed_data(), "time", cutoff=10_000)
+
+
+def test_split_data_accepts_iso_cutoff():
+    frame = _frame(["a", "a", "b"], ["x", "y", "x"], [1704067200, 1706745600, 1709251200])
+    data = InteractionData.from_frame(frame)
+
+    _, test, report = split_data(data, "time", cutoff="2024-02-01")
+
+    assert report.cutoff == 1706745600
+    assert len(test) == 2
+
+
+def test_split_data_invalid_cutoff_text():
+    with pytest.raises(ConfigError, match="invalid cutoff 'soon'"):
+        split_data(_timed_data(), "time", cutoff="soon")

@@ -196,3 +196,34 @@ def test_evaluate_log1p_model_reports_both_scales(fitted_split):
         assert row["rmse_log1p"] is not None
         assert row["mae_log1p"] <= row["rmse_log1p"] + 1e-12
     assert list(report.to_frame().columns[:5]) == ["model", "rmse", "mae", "rmse_log1p", "mae_log1p"]
+
+
+def test_evaluate_notes_nothing_scored(fitted_split):
+    recommender, _, _ = fitted_split
+    strangers = pd.DataFrame({"user_id": ["x1", "x2"], "interest_id": ["a00", "q"],
+                              "frequency": [1.0, 2.0]})
+
+    report = evaluate(recommender, adrec.InteractionData.from_frame(strangers))
+
+    assert report.counts["scored_rows"] == 0
+    assert any("nothing could be scored" in note for note in report.notes)
+
+
+def test_evaluate_notes_no_relevant_rows(fitted_split):
+    recommender, _, test = fitted_split
+
+    report = evaluate(recommender, test, relevant_min=1000.0)
+
+    assert report.counts["users_ranked"] == 0
+    assert any("frequency >= 1000.0" in note for note in report.notes)
+
+
+def test_evaluate_ranking_model_has_no_rating_baselines(fitted_split):
+    _, train, test = fitted_split
+    ranking = adrec.Recommender(adrec.ModelConfig(dim=8),
+                                adrec.TrainConfig(objective="ials", epochs=5)).fit(train, progress=False)
+
+    report = evaluate(ranking, test, ks=(5,))
+
+    assert [row["model"] for row in report.rows] == ["adrec", "most popular"]
+    assert any("ranking scores" in note for note in report.notes)

@@ -237,8 +237,10 @@ def run_train(arguments: argparse.Namespace) -> None:
 
 def run_history(arguments: argparse.Namespace) -> None:
     recommender = Recommender.load(arguments.model)
+    beside = "actual and predicted" if recommender.predicts_frequency \
+        else "actual frequency and the ranking model's score"
     emit(recommender.history(arguments.user, arguments.k), arguments.format,
-         title=f"User {arguments.user}: most frequented interests, actual and predicted")
+         title=f"User {arguments.user}: most frequented interests, {beside}")
 
 
 def run_recommend(arguments: argparse.Namespace) -> None:
@@ -254,7 +256,9 @@ def run_predict(arguments: argparse.Namespace) -> None:
     recommender = Recommender.load(arguments.model)
     value = recommender.predict(arguments.user, arguments.interest)
     if arguments.format == "table":
-        say(f"{value:.4f}")
+        # A ranking model's output is a score for ordering interests, not a frequency.
+        say(f"{value:.4f}" if recommender.predicts_frequency
+            else f"{value:.4f} (ranking score, not a frequency)")
     else:
         emit(pd.DataFrame([{"user_id": arguments.user, "interest_id": arguments.interest,
                             recommender.score_column: value}]), arguments.format)
@@ -275,44 +279,41 @@ def run_info(arguments: argparse.Namespace) -> None:
                                          "(higher is better):", stream=sys.stdout)
 
 
-def parse_cutoff(text: str | None) -> int | None:
-    """Read a time cutoff given as Unix seconds or as an ISO date or date-time (UTC)."""
-    if text is None:
-        return None
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        moment = pd.Timestamp(text)
-    except ValueError:
-        raise ConfigError(f"invalid --cutoff {text!r}: give Unix seconds or an ISO date such as "
-                          "2024-05-01") from None
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
-    return int(moment.timestamp())
-
-
 def run_split(arguments: argparse.Namespace) -> None:
     """Split a dataset and write OUT/train and OUT/test as CSV folders."""
     out = Path(arguments.out)
+    check_output_path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out} already exists and is not an empty folder; choose a new folder")
     data = load_data_from_arguments(arguments)
     train, test, report = split_data(data, arguments.method, test_fraction=arguments.test_fraction,
-                                     seed=arguments.seed, n=arguments.n,
-                                     cutoff=parse_cutoff(arguments.cutoff))
+                                     seed=arguments.seed, n=arguments.n, cutoff=arguments.cutoff)
     write_split(out, train, test)
 
     summary = report.to_dict()
     if arguments.format != "table":
         emit(summary, arguments.format)
         return
+    share = report.test_rows / len(data)
     say(f"Split {len(data):,} rows ({arguments.method}): {report.train_rows:,} for training in "
-        f"{out / 'train'}, {report.test_rows:,} held out in {out / 'test'}.")
+        f"{out / 'train'}, {report.test_rows:,} ({share:.1%}) held out in {out / 'test'}.")
+    if report.cutoff is not None:
+        moment = pd.Timestamp(report.cutoff, unit="s", tz="UTC")
+        say(f"  Cutoff: {moment:%Y-%m-%d %H:%M:%S} UTC ({report.cutoff}); rows at or after it are "
+            "held out, ties included.")
     if report.cold_rows:
         say(f"  note: {report.cold_rows:,} held-out rows have a user or interest that is not in "
-            f"the training part (users: {report.cold_users:,}, interests: "
-            f"{report.cold_interests:,}). A model trained on that part cannot score them, so "
-            "adrec evaluate counts them separately.")
+            f"the training part ({report.cold_users:,} distinct users and "
+            f"{report.cold_interests:,} distinct interests). A model trained on that part cannot "
+            "score them, so adrec evaluate counts them separately.")
     say(f"Next: adrec train {out / 'train'} --out MODEL, then adrec evaluate MODEL {out / 'test'}")
+
+
+def check_output_path(path: Path) -> None:
+    """Raise :class:`ConfigError` before any work when a folder above ``path`` is a file."""
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"cannot write {path}: {parent} is a file, not a folder")
 
 
 def write_split(out: Path, train: InteractionData, test: InteractionData) -> None:
@@ -334,6 +335,8 @@ def write_split(out: Path, train: InteractionData, test: InteractionData) -> Non
 
 def run_evaluate(arguments: argparse.Namespace) -> None:
     """Evaluate a bundle on held-out rows beside the baselines; print and optionally save JSON."""
+    if arguments.json:
+        check_output_path(Path(arguments.json))
     recommender = Recommender.load(arguments.model)
     test = load_data_from_arguments(arguments)
     report = evaluate(recommender, test, ks=tuple(arguments.k),
@@ -345,18 +348,24 @@ def run_evaluate(arguments: argparse.Namespace) -> None:
     if arguments.format == "json":
         emit(report.to_dict(), "json")
         return
-    if arguments.format == "csv":
-        emit(report.to_frame(), "csv")
-        return
     counts = report.counts
-    say(f"Held-out rows: {counts['test_rows']:,}; scored: {counts['scored_rows']:,}; with an "
-        f"unknown user or interest: {counts['unknown_rows']:,} ({counts['unknown_users']:,} users, "
-        f"{counts['unknown_interests']:,} interests). Users ranked: {counts['users_ranked']:,}.")
-    if not recommender.predicts_frequency:
-        say("  note: this model outputs ranking scores, not frequencies, so it has no RMSE")
-    emit(report.to_frame(), "table", title="Model and baselines (RMSE and MAE: lower is better; "
-                                           "ranking metrics: higher is better):")
-    for verdict in report.verdicts:
-        say(f"  {verdict}")
+    summary = (f"Held-out rows: {counts['test_rows']:,}; scored: {counts['scored_rows']:,}; with an "
+               f"unknown user or interest: {counts['unknown_rows']:,} (distinct unknown users: "
+               f"{counts['unknown_users']:,}, interests: {counts['unknown_interests']:,}). "
+               f"Users ranked: {counts['users_ranked']:,}.")
+    comments = [f"note: {note}" for note in report.notes] + report.verdicts
+    if arguments.format == "csv":
+        # stdout carries the table, so the sentences go to stderr.
+        emit(report.to_frame(), "csv")
+        for line in [summary, *comments]:
+            print(f"adrec: {line}", file=sys.stderr)
+        return
+
+    say(summary)
+    title = "Model and baselines" if len(report.rows) > 1 else "Model"
+    emit(report.to_frame(), "table", title=f"{title} (RMSE and MAE: lower is better; ranking "
+                                           "metrics: higher is better):")
+    for line in comments:
+        say(f"  {line}")
     if arguments.json:
         say(f"Wrote {arguments.json}")

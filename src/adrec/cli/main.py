@@ -53,6 +53,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def open_fraction(text: str) -> float:
+    """Parse an option value that must be a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
 def _int_list(text: str) -> list[int]:
     """Parse a comma-separated list of integers >= 1."""
     values = [positive_int(part.strip()) for part in text.split(",") if part.strip()]
@@ -221,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = subcommands.add_parser(
         "predict", help="predicted frequency of one (user, interest) pair",
         description="Predict how often a user would engage with an interest, in the input's "
-                    "units.")
+                    "units. A model trained with --objective ials returns its ranking score "
+                    "instead, labelled as such.")
     predict.add_argument("model", metavar="MODEL", help="model bundle folder")
     predict.add_argument("user", metavar="USER", help="user ID")
     predict.add_argument("interest", metavar="INTEREST", help="interest ID")
@@ -239,11 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("out", metavar="OUT", help="folder to create with train/ and test/")
     split.add_argument("--method", choices=SPLIT_METHODS, default="random",
                        help="how rows are held out (default: random)")
-    split.add_argument("--test-fraction", type=float, default=0.1,
-                       help="share of rows held out, in [0, 1) (default: 0.1)")
-    split.add_argument("-n", type=positive_int, help="leave-n-out: rows held out per user")
-    split.add_argument("--cutoff", help="time: first held-out moment, as Unix seconds or an "
-                                        "ISO date such as 2024-05-01")
+    split.add_argument("--test-fraction", type=open_fraction,
+                       help="share of rows held out, between 0 and 1 (default: 0.1 unless -n or "
+                            "--cutoff is given)")
+    split.add_argument("-n", type=positive_int,
+                       help="leave-n-out only: rows held out per user, instead of --test-fraction")
+    split.add_argument("--cutoff", help="time only: first held-out moment, as Unix seconds or an "
+                                        "ISO date such as 2024-05-01 (UTC unless it names a time "
+                                        "zone), instead of --test-fraction")
     split.add_argument("--seed", type=int, default=0, help="seed of the random choices (default: 0)")
     _add_data_options(split)
     _add_format(split)

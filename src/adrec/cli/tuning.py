@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 from adrec.atomic import atomic_file
-from adrec.cli.commands import configs_from_arguments, load_data_from_arguments, print_data_report, say
+from adrec.cli.commands import (
+    check_output_path,
+    configs_from_arguments,
+    load_data_from_arguments,
+    print_data_report,
+    say,
+)
 from adrec.cli.output import FORMATS, emit
 from adrec.errors import ConfigError
 from adrec.evaluation.selection import NDCG_CRITERION, TuneResult, TuneRun, selection_criterion, tune
@@ -122,6 +128,7 @@ def prepare_out_dir(path: Path) -> Path:
     """Create the output folder if it is missing, or raise :class:`ConfigError` if the path is a file."""
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--out-dir {path} is an existing file, not a folder; give a folder path")
+    check_output_path(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -177,6 +184,7 @@ def _print_result(result: TuneResult, arguments: argparse.Namespace, files: list
     """
     frame = result.to_frame()
     lines = [_choice_sentence(result), _skipped_sentence(result, arguments.time_budget),
+             _still_improving_sentence(result),
              f"Wrote {' and '.join(str(path) for path in files)}."]
     if arguments.out:
         lines.append(f"Saved the chosen model bundle to {arguments.out}.")
@@ -193,6 +201,18 @@ def _print_result(result: TuneResult, arguments: argparse.Namespace, files: list
     if not arguments.quiet:
         for line in lines:
             print(f"adrec: {line}", file=sys.stderr)
+
+
+def _still_improving_sentence(result: TuneResult) -> str | None:
+    """Warn when runs were still improving at the epoch limit, which makes sizes hard to compare."""
+    limit = result.settings["training"]["epochs"]
+    improving = [run for run in result.runs if run.metrics.get("best_epoch") == limit]
+    if not improving or limit <= 1:
+        return None
+    sizes = ", ".join(f"dim={run.dim}" for run in improving)
+    return (f"Note: {len(improving)} of {len(result.runs)} runs ({sizes}) were still improving at "
+            f"the last epoch ({limit}), so the sizes are compared before convergence; a larger "
+            "--epochs makes the comparison fairer.")
 
 
 def write_result(result: TuneResult, path: Path) -> Path:

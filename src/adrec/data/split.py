@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 
 from adrec.errors import ConfigError
 
@@ -153,39 +154,88 @@ def _check_fraction(fraction: float) -> None:
                           f"got {fraction}")
 
 
-def split_data(data, method: str = "random", *, test_fraction: float = 0.1, seed: int = 0,
-               n: int | None = None, cutoff: int | None = None):
+def parse_cutoff(cutoff: int | str | None) -> int | None:
+    """Return a time cutoff as Unix seconds, given as seconds or an ISO date or date-time.
+
+    A date or date-time without a time zone is read as UTC.
+    """
+    if cutoff is None or isinstance(cutoff, (int, np.integer)):
+        return None if cutoff is None else int(cutoff)
+    text = str(cutoff).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = pd.Timestamp(text)
+    except ValueError:
+        raise ConfigError(f"invalid cutoff {cutoff!r}: give Unix seconds or an ISO date such as "
+                          "2024-05-01") from None
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return int(moment.timestamp())
+
+
+def split_data(data, method: str = "random", *, test_fraction: float | None = None, seed: int = 0,
+               n: int | None = None, cutoff: int | str | None = None):
     """Split an :class:`InteractionData` into ``(train, test, report)`` datasets.
 
     Args:
         data: the interactions to split.
         method: ``random`` (rows at random), ``leave-n-out`` (per user: ``n``
-            rows, or ``test_fraction`` of their rows when ``n`` is None) or
-            ``time`` (every row at or after ``cutoff``, or the latest
-            ``test_fraction`` of rows when ``cutoff`` is None).
-        test_fraction: share held out, in [0, 1).
+            rows, or ``test_fraction`` of their rows) or ``time`` (every row at
+            or after ``cutoff``, or the latest ``test_fraction`` of rows).
+        test_fraction: share held out, in (0, 1); 0.1 when neither it, ``n``
+            nor ``cutoff`` is given.
         seed: seed of the random choices; the same seed gives the same split.
+        n: ``leave-n-out`` only: rows held out per user, instead of a fraction.
+        cutoff: ``time`` only: the first held-out moment, as Unix seconds or an
+            ISO date or date-time (UTC unless it names a time zone).
 
     The two parts are disjoint and together hold every row. Each part's
     vocabularies hold only its own IDs; ``report`` counts the held-out users,
     interests and rows the training part does not contain.
+
+    Raises:
+        ConfigError: an unknown method, an option the method does not use, or a
+            split that leaves either part empty.
     """
+    if method not in SPLIT_METHODS:
+        raise ConfigError(f"unknown split method {method!r}; choose one of {SPLIT_METHODS}")
+    if n is not None and method != "leave-n-out":
+        raise ConfigError(f"n (rows per user) applies to the leave-n-out split only, not to {method}")
+    if cutoff is not None and method != "time":
+        raise ConfigError(f"a cutoff applies to the time split only, not to {method}")
+    if test_fraction is not None and (n is not None or cutoff is not None):
+        raise ConfigError("give either a test fraction or "
+                          f"{'n' if n is not None else 'a cutoff'}, not both")
+    fraction = 0.1 if test_fraction is None else test_fraction
+    cutoff = parse_cutoff(cutoff)
+
     if method == "random":
-        train_rows, test_rows = random_split(len(data), test_fraction, seed)
+        train_rows, test_rows = random_split(len(data), fraction, seed)
     elif method == "leave-n-out":
         train_rows, test_rows = leave_n_out_split(
-            data.user_index, seed, n=n, fraction=None if n is not None else test_fraction)
-    elif method == "time":
-        train_rows, test_rows = time_split(data.timestamp, cutoff=cutoff,
-                                           fraction=None if cutoff is not None else test_fraction)
+            data.user_index, seed, n=n, fraction=None if n is not None else fraction)
     else:
-        raise ConfigError(f"unknown split method {method!r}; choose one of {SPLIT_METHODS}")
-    if len(train_rows) == 0:
-        raise ConfigError(f"the {method} split left no training rows; hold out less")
+        train_rows, test_rows = time_split(data.timestamp, cutoff=cutoff,
+                                           fraction=None if cutoff is not None else fraction)
+    _check_parts(data, method, train_rows, test_rows)
 
     used_cutoff = None
-    if method == "time" and len(test_rows):
+    if method == "time":
         used_cutoff = int(data.timestamp[test_rows].min()) if cutoff is None else int(cutoff)
     report = split_report(method, data.user_index, data.interest_index, train_rows, test_rows,
                           used_cutoff)
     return data.take(train_rows), data.take(test_rows), report
+
+
+def _check_parts(data, method: str, train_rows: np.ndarray, test_rows: np.ndarray) -> None:
+    """Raise :class:`ConfigError` when a split leaves either part empty, with the data's time range."""
+    if len(train_rows) and len(test_rows):
+        return
+    empty = "training" if len(train_rows) == 0 else "test"
+    advice = "hold out less" if empty == "training" else "hold out more"
+    if method == "time" and data.timestamp is not None and len(data):
+        first = pd.Timestamp(int(data.timestamp.min()), unit="s", tz="UTC")
+        last = pd.Timestamp(int(data.timestamp.max()), unit="s", tz="UTC")
+        advice = (f"the data's timestamps run from {first:%Y-%m-%d %H:%M:%S} to "
+                  f"{last:%Y-%m-%d %H:%M:%S} UTC; choose a cutoff between them")
+    raise ConfigError(f"the {method} split left no {empty} rows; {advice}")

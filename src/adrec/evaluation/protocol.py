@@ -29,12 +29,14 @@ class EvaluationReport:
             users ranked and users without a relevant interest.
         settings: k values and the relevance rule.
         verdicts: plain sentences saying whether the model beats each baseline.
+        notes: sentences about figures that could not be computed, and why.
     """
 
     rows: list[dict] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     verdicts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Return the report as JSON-ready data."""
@@ -108,7 +110,8 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
     model_row.update(_ranking_columns(ranking, ks))
     report.rows.append(model_row)
 
-    if baselines:
+    # Rating baselines are compared with predicted frequencies, which a ranking model lacks.
+    if baselines and recommender.predicts_frequency:
         mean_row = {"model": "global mean"}
         if len(actual):
             mean_row.update(_rating_errors(np.full(len(actual), train_frequency.mean()), actual,
@@ -132,6 +135,7 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
                 bias_row["mae_log1p"] = float(np.mean(np.abs(log_errors)))
         report.rows.append(bias_row)
 
+    if baselines:
         popularity = popularity_scores(train_interests, n_interests)
         popular = evaluate_ranking(
             lambda batch: np.broadcast_to(popularity, (len(batch), n_interests)),
@@ -150,7 +154,24 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
         "users_ranked": ranking["users_evaluated"],
     }
     report.verdicts = _verdicts(report.rows, ks[0])
+    report.notes = _notes(report, recommender.predicts_frequency)
     return report
+
+
+def _notes(report: EvaluationReport, predicts_frequency: bool) -> list[str]:
+    """Explain the figures an evaluation could not compute."""
+    counts = report.counts
+    notes = []
+    if not predicts_frequency:
+        notes.append("the model outputs ranking scores, not frequencies, so it has no RMSE or MAE")
+    if counts["scored_rows"] == 0:
+        notes.append("no held-out row has both a user and an interest the model was trained on, "
+                     "so nothing could be scored; evaluate on rows of known users and interests")
+    elif counts["users_ranked"] == 0:
+        threshold = report.settings["relevant_min"]
+        notes.append(f"no held-out row of a known user and interest has frequency >= {threshold}, "
+                     "so no ranking metric was computed; lower --relevant-min")
+    return notes
 
 
 def _rating_errors(predicted: np.ndarray, actual: np.ndarray, log_scale: bool) -> dict:

@@ -122,6 +122,9 @@ class TuneResult:
         # The log1p-scale columns matter only when the search is judged on that scale.
         names = [name for name in FRAME_METRICS
                  if not name.endswith("_target") or self.criterion == TARGET_RMSE_CRITERION]
+        if self.criterion == NDCG_CRITERION:
+            # Ranking models output scores, so they have no RMSE.
+            names = [name for name in names if "rmse" not in name]
         rows = []
         for index, run in enumerate(self.runs):
             row = {"dim": run.dim, "l2": run.l2}
