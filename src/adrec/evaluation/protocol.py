@@ -175,7 +175,7 @@ def _notes(report: EvaluationReport, predicts_frequency: bool) -> list[str]:
 
 
 def _rating_errors(predicted: np.ndarray, actual: np.ndarray, log_scale: bool) -> dict:
-    """RMSE and MAE in the input's units, plus RMSE on the log1p scale when asked."""
+    """Return RMSE and MAE in the input's units, and on the log1p scale when asked."""
     errors = {"rmse": float(np.sqrt(np.mean((predicted - actual) ** 2))),
               "mae": float(np.mean(np.abs(predicted - actual)))}
     if log_scale:

@@ -206,7 +206,8 @@ def tune(
     """Train one model per (embedding size, L2 weight) and choose the best by validation.
 
     Models that predict frequencies are chosen by the lowest validation RMSE, in
-    the input's units. Implicit-feedback ALS models (``objective="ials"``) output
+    the input's units, or on the log1p scale for models trained on log1p
+    targets. Implicit-feedback ALS models (``objective="ials"``) output
     ranking scores, so they are chosen by the highest validation NDCG@10. Ties
     keep the earlier run. Only the chosen run's recommender stays in memory.
 

@@ -1,4 +1,4 @@
-"""Early stopping: track the best validation figure, keep its weights, and say when to stop."""
+"""Early stopping: track the best validation figure, keep its weights, and decide when to stop."""
 
 from __future__ import annotations
 
