@@ -342,17 +342,15 @@ class Recommender:
 
     @staticmethod
     def _score_users_with(model, users: np.ndarray) -> np.ndarray:
+        # The model may sit on a GPU while it trains; the scores come back to the CPU.
+        device = next(model.parameters()).device
         with torch.no_grad():
-            return model.score_all(torch.as_tensor(users, dtype=torch.int64)).numpy()
+            return model.score_all(torch.as_tensor(users, dtype=torch.int64, device=device)).cpu().numpy()
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         """Return raw float32 scores of every interest for each user index, shape (users, interests)."""
         self.model.eval()
         return self._score_users_with(self.model, users)
-
-    def engaged_interests(self, user_index: int) -> np.ndarray:
-        """Return the interest indices one user (by index) engaged with, in index order."""
-        return self.engaged_rows(user_index)["interest_index"].to_numpy()
 
     def predict_indices(self, users: np.ndarray, interests: np.ndarray) -> np.ndarray:
         """Predict pairs of contiguous indices: frequencies, or scores for ranking models."""
