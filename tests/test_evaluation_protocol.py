@@ -216,6 +216,7 @@ def test_evaluate_notes_no_relevant_rows(fitted_split):
 
     assert report.counts["users_ranked"] == 0
     assert any("frequency >= 1000.0" in note for note in report.notes)
+    assert report.model_row["coverage@10"] is None
 
 
 def test_evaluate_ranking_model_has_no_rating_baselines(fitted_split):

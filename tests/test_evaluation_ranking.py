@@ -64,6 +64,13 @@ def test_no_relevant_at_all_gives_none():
     assert result["coverage"] == pytest.approx(1 / 3)
 
 
+def test_no_lists_gives_no_coverage():
+    result = ranking_metrics([], [], k=5, n_interests=3)
+
+    assert result["coverage"] is None
+    assert result["users_evaluated"] == 0
+
+
 def test_short_list_counts_against_precision():
     result = ranking_metrics([[0]], [[0]], k=3, n_interests=3)
 

@@ -200,12 +200,14 @@ def split_data(data, method: str = "random", *, test_fraction: float | None = No
     if method not in SPLIT_METHODS:
         raise ConfigError(f"unknown split method {method!r}; choose one of {SPLIT_METHODS}")
     if n is not None and method != "leave-n-out":
-        raise ConfigError(f"n (rows per user) applies to the leave-n-out split only, not to {method}")
+        raise ConfigError(f"n (-n, rows per user) applies to the leave-n-out split only, not to "
+                          f"the {method} split")
     if cutoff is not None and method != "time":
-        raise ConfigError(f"a cutoff applies to the time split only, not to {method}")
+        raise ConfigError(f"a cutoff (--cutoff) applies to the time split only, not to the {method} "
+                          "split")
     if test_fraction is not None and (n is not None or cutoff is not None):
-        raise ConfigError("give either a test fraction or "
-                          f"{'n' if n is not None else 'a cutoff'}, not both")
+        other = "n (-n)" if n is not None else "a cutoff (--cutoff)"
+        raise ConfigError(f"give either a test fraction (--test-fraction) or {other}, not both")
     fraction = 0.1 if test_fraction is None else test_fraction
     cutoff = parse_cutoff(cutoff)
 
@@ -217,7 +219,7 @@ def split_data(data, method: str = "random", *, test_fraction: float | None = No
     else:
         train_rows, test_rows = time_split(data.timestamp, cutoff=cutoff,
                                            fraction=None if cutoff is not None else fraction)
-    _check_parts(data, method, train_rows, test_rows)
+    _check_parts(data, method, train_rows, test_rows, cutoff)
 
     used_cutoff = None
     if method == "time":
@@ -227,7 +229,8 @@ def split_data(data, method: str = "random", *, test_fraction: float | None = No
     return data.take(train_rows), data.take(test_rows), report
 
 
-def _check_parts(data, method: str, train_rows: np.ndarray, test_rows: np.ndarray) -> None:
+def _check_parts(data, method: str, train_rows: np.ndarray, test_rows: np.ndarray,
+                 cutoff: int | None) -> None:
     """Raise :class:`ConfigError` when a split leaves either part empty, with the data's time range."""
     if len(train_rows) and len(test_rows):
         return
@@ -238,4 +241,7 @@ def _check_parts(data, method: str, train_rows: np.ndarray, test_rows: np.ndarra
         last = pd.Timestamp(int(data.timestamp.max()), unit="s", tz="UTC")
         advice = (f"the data's timestamps run from {first:%Y-%m-%d %H:%M:%S} to "
                   f"{last:%Y-%m-%d %H:%M:%S} UTC; choose a cutoff between them")
+        if cutoff is not None:
+            moment = pd.Timestamp(cutoff, unit="s", tz="UTC")
+            advice = f"the cutoff is {moment:%Y-%m-%d %H:%M:%S} UTC ({cutoff}), but {advice}"
     raise ConfigError(f"the {method} split left no {empty} rows; {advice}")

@@ -26,8 +26,8 @@ def ranking_metrics(recommended: Sequence[Sequence[int]], relevant: Sequence[Seq
       an ideal list of min(|relevant|, k) hits.
     * AP@k = sum over hit ranks r of precision@r, divided by min(|relevant|, k).
 
-    Coverage is the share of the catalogue in any user's top k. Each metric is
-    None when no user has a relevant interest.
+    Coverage is the share of the catalogue in any user's top k, None when there
+    are no lists. Each other metric is None when no user has a relevant interest.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -59,7 +59,8 @@ def ranking_metrics(recommended: Sequence[Sequence[int]], relevant: Sequence[Seq
 
     result = {f"{name}@{k}": (total / evaluated if evaluated else None)
               for name, total in sums.items()}
-    result["coverage"] = len(covered) / n_interests if n_interests else None
+    # With no list at all, coverage was not measured; 0 would read as a measured result.
+    result["coverage"] = len(covered) / n_interests if n_interests and len(recommended) else None
     result["users_evaluated"] = evaluated
     result["users_without_relevant"] = len(relevant) - evaluated
     return result
