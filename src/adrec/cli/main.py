@@ -284,6 +284,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(evaluate)
     evaluate.set_defaults(handler=commands.run_evaluate)
 
+    generate = subcommands.add_parser(
+        "generate", help="write a synthetic dataset of any size, for scale tests",
+        description="Write a synthetic dataset folder (frequency, users and interests tables "
+                    "as Parquet) with power-law user activity and interest popularity and a "
+                    "planted segment structure, streamed in blocks of users so memory stays "
+                    "bounded. adrec train and adrec split read the folder.")
+    generate.add_argument("out", metavar="OUT", help="folder to create")
+    generate.add_argument("--rows", type=positive_int, required=True,
+                          help="target number of (user, interest) rows; repeated pairs merge, so "
+                               "the result has slightly fewer")
+    generate.add_argument("--users", type=positive_int, required=True, help="number of users")
+    generate.add_argument("--interests", type=positive_int, required=True,
+                          help="number of interests")
+    generate.add_argument("--segments", type=positive_int, default=20,
+                          help="number of planted user and interest segments (default: 20)")
+    generate.add_argument("--affinity", type=float, default=0.7,
+                          help="share of a user's rows in their own segment (default: 0.7)")
+    generate.add_argument("--seed", type=int, default=0, help="seed of every random choice "
+                                                              "(default: 0)")
+    generate.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                          help="show a progress bar (default: when stderr is a terminal)")
+    _add_format(generate)
+    generate.set_defaults(handler=commands.run_generate)
+
     info = subcommands.add_parser(
         "info", help="a model's configuration, data summary, metrics and versions",
         description="Show what a model bundle contains: configuration, data summary, validation "
