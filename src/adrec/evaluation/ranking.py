@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
+
+from adrec.recommendation.ranking import interest_lists, top_k_lists
 
 
 def ranking_metrics(recommended: Sequence[Sequence[int]], relevant: Sequence[Sequence[int]],
@@ -66,50 +67,6 @@ def ranking_metrics(recommended: Sequence[Sequence[int]], relevant: Sequence[Seq
     return result
 
 
-def interest_lists(users: np.ndarray, interests: np.ndarray, n_users: int) -> tuple[np.ndarray, np.ndarray]:
-    """Group (user, interest) index pairs by user: ``(indptr, indices)`` in CSR form.
-
-    User ``u``'s interests are ``indices[indptr[u]:indptr[u + 1]]``.
-    """
-    users = np.asarray(users, dtype=np.int64)
-    order = np.argsort(users, kind="stable")
-    counts = np.bincount(users, minlength=n_users)
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return indptr, np.asarray(interests, dtype=np.int64)[order]
-
-
-def top_k_lists(score_users, users: np.ndarray, k: int, exclude: tuple[np.ndarray, np.ndarray],
-                batch_size: int = 1024) -> list[np.ndarray]:
-    """Return each user's ``k`` best interest indices, best first, with excluded interests left out.
-
-    Args:
-        score_users: function from an array of user indices to a 2-D array of
-            scores, one row per user and one column per interest.
-        users: user indices to rank for.
-        k: list length; shorter lists come back when the catalogue runs out.
-        exclude: ``(indptr, indices)`` of the interests to leave out per user,
-            as from :func:`interest_lists`.
-        batch_size: users scored at once; it bounds memory and does not change results.
-
-    Ties are broken by the lower interest index, as :func:`adrec.recommendation.top_k` does.
-    """
-    indptr, indices = exclude
-    lists: list[np.ndarray] = []
-    for start in range(0, len(users), batch_size):
-        batch = np.asarray(users[start:start + batch_size], dtype=np.int64)
-        scores = np.asarray(score_users(batch))
-        if not scores.flags.writeable or scores.dtype.kind != "f":
-            scores = np.array(scores, dtype=np.float64)
-        counts = indptr[batch + 1] - indptr[batch]
-        batch_rows = np.repeat(np.arange(len(batch)), counts)
-        excluded = np.concatenate([indices[indptr[u]:indptr[u + 1]] for u in batch]) \
-            if counts.sum() else np.empty(0, dtype=np.int64)
-        scores[batch_rows, excluded] = -np.inf
-
-        lists.extend(_best_first(scores, k))
-    return lists
-
-
 def evaluate_ranking(score_users, train: tuple[np.ndarray, np.ndarray],
                      test: tuple[np.ndarray, np.ndarray], n_users: int, n_interests: int,
                      ks: tuple[int, ...] = (10, 20), batch_size: int = 1024,
@@ -144,37 +101,3 @@ def evaluate_ranking(score_users, train: tuple[np.ndarray, np.ndarray],
         metrics[f"coverage@{k}"] = metrics.pop("coverage")
         result.update(metrics)
     return result
-
-
-def _best_first(scores: np.ndarray, k: int) -> list[np.ndarray]:
-    """Return each row's ``k`` best finite columns, best first, lower column first on ties."""
-    n_rows, n_columns = scores.shape
-    width = min(k, n_columns)
-    if width == 0:
-        return [np.empty(0, dtype=np.int64) for _ in range(n_rows)]
-
-    if width < n_columns:
-        # torch.topk is several times faster than np.argpartition here and uses every core.
-        candidates = torch.topk(torch.from_numpy(scores), width, dim=1, sorted=False).indices.numpy()
-    else:
-        candidates = np.tile(np.arange(n_columns), (n_rows, 1))
-    # Sorting the candidates by column first makes the stable sort by score break ties by column.
-    candidates = np.sort(candidates, axis=1)
-    candidate_scores = np.take_along_axis(scores, candidates, axis=1)
-    order = np.argsort(-candidate_scores, axis=1, kind="stable")
-    ranked = np.take_along_axis(candidates, order, axis=1)
-    ranked_scores = np.take_along_axis(candidate_scores, order, axis=1)
-
-    # A score tied with the k-th one outside the candidates may belong to a lower column;
-    # such rows are ranked again over every column tied with the k-th score.
-    threshold = ranked_scores[:, -1:]
-    at_or_above = (scores >= threshold).sum(axis=1)
-    lists = []
-    for row in range(n_rows):
-        if at_or_above[row] > width:
-            chosen = np.flatnonzero(scores[row] >= threshold[row, 0])
-            chosen = chosen[np.lexsort((chosen, -scores[row, chosen]))][:width]
-        else:
-            chosen = ranked[row]
-        lists.append(chosen[np.isfinite(scores[row, chosen])].astype(np.int64))
-    return lists

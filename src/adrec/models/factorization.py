@@ -50,11 +50,15 @@ class MatrixFactorization(nn.Module):
                       + self.global_mean)
         return scores
 
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        """Score every interest for each user in ``users``; returns shape (batch, n_interests)."""
-        scores = self.user_embedding(users) @ self.interest_embedding.weight.T
+    def score_all(self, users: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Score every interest for each user in ``users``; returns shape (batch, n_interests).
+
+        ``out`` (outside autograd only) receives the scores, so repeated batches reuse
+        one buffer instead of allocating hundreds of megabytes each time.
+        """
+        scores = torch.matmul(self.user_embedding(users), self.interest_embedding.weight.T, out=out)
         if self.use_bias:
-            scores = scores + self.user_bias(users) + self.interest_bias.weight.T + self.global_mean
+            scores += self.user_bias(users) + self.interest_bias.weight.T + self.global_mean
         return scores
 
     def l2_penalty(self, users: torch.Tensor, interests: torch.Tensor) -> torch.Tensor:

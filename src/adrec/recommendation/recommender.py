@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from adrec.evaluation.baselines import BiasOnly, global_mean_rmse, popularity_sc
 from adrec.evaluation.ranking import evaluate_ranking
 from adrec.models import ModelConfig, build_model
 from adrec.persistence import BundleContents, bundle_hash, load_bundle, read_manifest, save_bundle
-from adrec.recommendation.ranking import top_k
+from adrec.recommendation.ranking import top_k, top_k_lists
 from adrec.training import ALSTrainer, TargetTransform, TrainConfig, Trainer, TrainingArrays
 from adrec.training.trainer import EpochCallback
 
@@ -341,11 +341,12 @@ class Recommender:
         return self.transform.inverse(raw) if self.predicts_frequency else np.asarray(raw, np.float64)
 
     @staticmethod
-    def _score_users_with(model, users: np.ndarray) -> np.ndarray:
+    def _score_users_with(model, users: np.ndarray, out: torch.Tensor | None = None) -> np.ndarray:
         # The model may sit on a GPU while it trains; the scores come back to the CPU.
         device = next(model.parameters()).device
         with torch.no_grad():
-            return model.score_all(torch.as_tensor(users, dtype=torch.int64, device=device)).cpu().numpy()
+            users = torch.as_tensor(users, dtype=torch.int64, device=device)
+            return model.score_all(users, out=out).cpu().numpy()
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         """Return raw float32 scores of every interest for each user index, shape (users, interests)."""
@@ -464,12 +465,48 @@ class Recommender:
     def recommend_many(self, user_ids: Sequence[str], k: int = 20,
                        exclude_seen: bool = True) -> pd.DataFrame:
         """Return :meth:`recommend` for several users in one frame with a ``user_id`` column."""
-        frames = [self.recommend(user_id, k, exclude_seen).assign(user_id=user_id)
-                  for user_id in user_ids]
+        frames = list(self.recommend_batches(user_ids, k, exclude_seen))
         if not frames:
             return pd.DataFrame(columns=["user_id", "rank", "interest_id", self.score_column])
-        frame = pd.concat(frames, ignore_index=True)
-        return frame[["user_id", *[c for c in frame.columns if c != "user_id"]]]
+        return pd.concat(frames, ignore_index=True)
+
+    def recommend_batches(self, user_ids: Sequence[str] | None = None, k: int = 20,
+                          exclude_seen: bool = True,
+                          batch_size: int = 1024) -> Iterator[pd.DataFrame]:
+        """Yield the top ``k`` interests of many users, ``batch_size`` users per frame.
+
+        ``user_ids=None`` means every user the model knows. Each frame has the
+        columns of :meth:`recommend` after a ``user_id`` column. Memory is
+        bounded by one batch of scores (``batch_size`` x interests); seen
+        interests are excluded through the stored rows, never a dense mask.
+        """
+        self._require_fitted()
+        users = np.arange(len(self.users)) if user_ids is None else self.users.indices_of(user_ids)
+        if exclude_seen:
+            exclude = (self._engaged_indptr, self.interactions["interest_index"].to_numpy(np.int64))
+        else:
+            exclude = (np.zeros(len(self.users) + 1, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+        self.model.eval()
+        buffer = torch.empty(min(batch_size, len(users)), len(self.interests))
+
+        def score_batch(batch: np.ndarray) -> np.ndarray:
+            return self._score_users_with(self.model, batch, out=buffer[:len(batch)])
+
+        for start in range(0, len(users), batch_size):
+            batch = np.asarray(users[start:start + batch_size], dtype=np.int64)
+            lists = top_k_lists(score_batch, batch, k, exclude, batch_size=len(batch))
+            lengths = np.array([len(chosen) for chosen in lists], dtype=np.int64)
+            interests = np.concatenate(lists) if len(lists) else np.empty(0, dtype=np.int64)
+            batch_users = np.repeat(batch, lengths)
+            frame = pd.DataFrame({
+                "user_id": self.users.ids[batch_users],
+                "rank": np.concatenate([np.arange(1, n + 1) for n in lengths]) if len(lengths)
+                else np.empty(0, dtype=np.int64),
+                "interest_id": self.interests.ids[interests],
+                self.score_column: self.predict_indices(batch_users, interests),
+            })
+            yield self._with_attributes(frame, interests)
 
     # ------------------------------------------------------------- persistence
 
