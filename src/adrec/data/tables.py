@@ -10,6 +10,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -231,17 +232,21 @@ def id_column_as_text(series: pd.Series, path: Path, column: str,
             f"{path}: column {column!r} contains floating-point numbers, which cannot be IDs "
             "(6.0 is not '6'); store IDs as text or integers"
         )
-    if pd.api.types.is_integer_dtype(series) and not series.isna().any():
-        text = series.astype("int64").astype(str).astype(object)
+    # Convert each distinct ID once: a large log repeats IDs many times, and one Python
+    # string per row (rather than per distinct ID) would multiply memory.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if pd.api.types.is_integer_dtype(series):
+        texts = np.array([str(int(value)) for value in uniques], dtype=object)
     else:
-        text = series.astype(object)
+        texts = np.array([str(value) for value in uniques], dtype=object)
 
-    missing = text.isna() | (text.astype(str) == "")
+    empty = np.flatnonzero(texts == "")
+    missing = (codes < 0) | np.isin(codes, empty)
     if missing.any():
-        row = int(missing.to_numpy().argmax())
+        row = int(np.argmax(missing))
         raise DataValidationError(
             f"{path}: column {column!r} is empty at {row_location(row, header_lines)}; "
             "every row needs an ID"
         )
-    return text.astype(str).astype(object)
+    return pd.Series(texts[codes], index=series.index, dtype=object)
 
