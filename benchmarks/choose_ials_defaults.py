@@ -1,8 +1,9 @@
 """Measure candidate defaults of the implicit-feedback ALS objective and add them to DEFAULTS.md.
 
-Two datasets of different kinds: MovieLens 100K (ratings; a seeded random 90/10
-split, test movies rated 4 or 5 relevant) and Last.fm 2K (listening counts, log1p
-targets; 20% of each user's artists held out, all relevant). Every candidate is
+Two datasets of different kinds are used. MovieLens 100K has ratings, split at
+random 90/10 with a seed, and test movies rated 4 or 5 are relevant. Last.fm 2K has
+listening counts, trained as log1p targets, and 20% of each user's artists are held
+out, all relevant. Every candidate is
 scored by NDCG@10 over all interests with the training interests excluded. The
 chosen default maximizes the smaller of the two datasets' shares of their own
 best NDCG@10, so that it suits both kinds of data.

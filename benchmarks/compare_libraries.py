@@ -7,9 +7,12 @@ MovieLens 100K, random 90/10 splits: rating error (RMSE, MAE) on the test rows
 whose user and interest occur in training, and ranking of every movie per user
 with the training movies excluded, test movies rated 4 or 5 relevant.
 Last.fm 2K, 20% of each user's artists held out: ranking, every held-out artist
-relevant. Models: adrec's default (MSE), its reference configuration and its
-implicit-feedback ALS objective; Surprise's SVD, SVD++, BaselineOnly and
-KNNBaseline; implicit's ALS and BPR; global mean, bias-only and most-popular.
+relevant.
+
+Models: adrec's default (MSE), its reference configuration and its
+implicit-feedback ALS objective. Surprise's SVD, SVD++, BaselineOnly and
+KNNBaseline. implicit's ALS and BPR. The global mean, bias-only and most-popular
+baselines.
 
 On Last.fm, implicit's ALS and adrec's ALS each get the same tuning budget: a
 small grid scored on a validation split carved from the training part (20% of
@@ -220,7 +223,7 @@ def movielens(seeds: list[int], skip_slow: bool) -> list[dict]:
 
 
 def movielens_seed(data: adrec.InteractionData, seed: int, skip_slow: bool) -> list[dict]:
-    """Every model on one seeded 90/10 split of MovieLens 100K."""
+    """Run every model on one seeded 90/10 split of MovieLens 100K."""
     rows = []
     train_rows, test_rows = random_split(len(data), 0.1, seed)
     task = make_task(data, train_rows, test_rows, relevant_min=4.0)
@@ -264,7 +267,7 @@ def lastfm(seeds: list[int]) -> list[dict]:
 
 
 def lastfm_seed(data: adrec.InteractionData, seed: int) -> list[dict]:
-    """Every ranking model on one seeded per-user holdout of Last.fm 2K."""
+    """Run every ranking model on one seeded per-user holdout of Last.fm 2K."""
     rows = []
     train_rows, test_rows = leave_n_out_split(data.user_index, seed, fraction=LASTFM_HOLDOUT)
     task = make_task(data, train_rows, test_rows, relevant_min=None)

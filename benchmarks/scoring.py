@@ -3,9 +3,9 @@
 A synthetic dataset (`adrec generate`) with a large catalogue is trained with the
 ranking objective for a few epochs, then:
 
-1. `Recommender.recommend(user, k=20)` for random users, one call at a time: median
-   and 99th percentile latency, in-process, DataFrame with names included; and the
-   index-level step alone (scores of all interests, seen ones excluded, top 20).
+1. `Recommender.recommend(user, k=20)` for random users, one call at a time, in-process,
+   DataFrame with names included: median and 99th percentile latency. The same for the
+   index-level step alone: scores of all interests, seen ones excluded, top 20.
 2. `Recommender.recommend_batches(k=20)` over every user: users per second.
 
     python benchmarks/scoring.py [--users 100000] [--interests 50000] [--rows 2000000]

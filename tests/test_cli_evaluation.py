@@ -64,7 +64,8 @@ def test_evaluate_prints_table_and_writes_json(split_folder: Path):
     assert result.returncode == 0, result.stderr
     for model in ("adrec", "global mean", "bias only", "most popular"):
         assert model in result.stdout
-    assert "ndcg@3" in result.stdout and "ndcg@5" in result.stdout
+    assert "ndcg@3" in result.stdout
+    assert "ndcg@5" in result.stdout
     report = json.loads((split_folder / "report.json").read_text())
     assert [row["model"] for row in report["rows"]] == ["adrec", "global mean", "bias only",
                                                          "most popular"]

@@ -97,7 +97,8 @@ def test_ranking_model_labels_scores(ranking_fit):
     recommended = recommender.recommend(user, k=5)
     history = recommender.history(user, k=5)
 
-    assert "score" in recommended.columns and "predicted_frequency" not in recommended.columns
+    assert "score" in recommended.columns
+    assert "predicted_frequency" not in recommended.columns
     assert "score" in history.columns
     assert recommender.model_config.use_bias is False
     assert recommender.metrics["objective"] == "ials"

@@ -1,4 +1,4 @@
-"""Tests of batched recommendations: the same answers as one user at a time, in bounded batches."""
+"""Tests of batched recommendations: the same results as one user at a time, in bounded batches."""
 
 from __future__ import annotations
 

@@ -45,8 +45,8 @@ def leave_n_out_split(user_index: np.ndarray, seed: int, *, n: int | None = None
     """Hold out, for every user, ``n`` rows or a ``fraction`` of their rows, chosen at random.
 
     Each user keeps at least ``min_train`` rows for training, so every user in
-    the held-out part is known to the model; users with ``min_train`` rows or
-    fewer stay entirely in training. A fraction is rounded per user (20% of 7
+    the held-out part is in the model's vocabulary. Users with ``min_train`` rows
+    or fewer stay entirely in training. A fraction is rounded per user (20% of 7
     rows holds out 1). Give exactly one of ``n`` and ``fraction``.
 
     Returns:
@@ -107,7 +107,7 @@ def time_split(timestamp: np.ndarray | None, *, cutoff: int | None = None,
 
 @dataclass
 class SplitReport:
-    """What a split produced, including the held-out rows no model trained on the rest can score."""
+    """Counts of a split, including the held-out rows that no model trained on the rest can score."""
 
     method: str
     train_rows: int

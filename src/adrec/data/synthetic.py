@@ -90,7 +90,7 @@ class SyntheticSpec:
 
 @dataclass
 class SyntheticReport:
-    """What :func:`write_synthetic` wrote."""
+    """Summary of the folder :func:`write_synthetic` wrote."""
 
     path: str
     rows: int
@@ -176,7 +176,7 @@ class _World:
         target = self.rows_per_user[first_user:last_user]
 
         # Repeated draws of a pair merge into one row, so users short of their row count draw
-        # again; a few rounds bring nearly every user to the target.
+        # again. A few rounds bring nearly every user to the target.
         keys = np.empty(0, dtype=np.int64)
         for _ in range(MAX_DRAW_ROUNDS):
             have = np.bincount(keys // spec.interests - first_user, minlength=len(block_users))

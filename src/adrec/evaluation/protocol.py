@@ -60,8 +60,8 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
              baselines: bool = True) -> EvaluationReport:
     """Measure a fitted recommender on held-out rows, beside the baselines.
 
-    Rating metrics are computed on every test row whose user and interest the
-    model knows (a ranking model, whose outputs are scores, gets none). For
+    Rating metrics are computed on every test row whose user and interest are in
+    the model's vocabularies. A ranking model, whose outputs are scores, gets none. For
     ranking, every interest is ranked for each known test user, the interests
     the model was trained on for that user excluded, and the user's test rows
     with frequency >= ``relevant_min`` (all test rows when None) are the
@@ -85,6 +85,8 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
     users = recommender.users.indices_of(frame["user_id"], strict=False)
     interests = recommender.interests.indices_of(frame["interest_id"], strict=False)
     known = (users >= 0) & (interests >= 0)
+    unknown_users = len(np.unique(frame["user_id"].to_numpy()[users < 0]))
+    unknown_interests = len(np.unique(frame["interest_id"].to_numpy()[interests < 0]))
     actual = frame["frequency"].to_numpy(np.float64)
     users, interests, actual = users[known], interests[known], actual[known]
 
@@ -146,10 +148,8 @@ def evaluate(recommender, test: InteractionData, *, ks: tuple[int, ...] = (10, 2
         "test_rows": len(frame),
         "scored_rows": int(known.sum()),
         "unknown_rows": int((~known).sum()),
-        "unknown_users": int(len(np.unique(frame["user_id"].to_numpy()[
-            recommender.users.indices_of(frame["user_id"], strict=False) < 0]))),
-        "unknown_interests": int(len(np.unique(frame["interest_id"].to_numpy()[
-            recommender.interests.indices_of(frame["interest_id"], strict=False) < 0]))),
+        "unknown_users": unknown_users,
+        "unknown_interests": unknown_interests,
         "relevant_rows": int(is_relevant.sum()),
         "users_ranked": ranking["users_evaluated"],
     }
@@ -186,7 +186,7 @@ def _rating_errors(predicted: np.ndarray, actual: np.ndarray, log_scale: bool) -
 
 
 def _ranking_columns(ranking: dict, ks: tuple[int, ...]) -> dict:
-    """The ranking metrics worth a column, at every k."""
+    """Return the ranking metrics shown as columns, at every k."""
     names = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
     return {f"{name}@{k}": ranking[f"{name}@{k}"] for k in ks for name in names}
 

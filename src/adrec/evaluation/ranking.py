@@ -79,7 +79,7 @@ def evaluate_ranking(score_users, train: tuple[np.ndarray, np.ndarray],
         test: ``(users, interests)`` of the held-out rows that count as relevant.
         n_users: number of users in the model's vocabulary.
         n_interests: catalogue size.
-        ks: cut-offs; the result holds every metric of :func:`ranking_metrics` at each.
+        ks: cut-offs; the result contains every metric of :func:`ranking_metrics` at each.
         batch_size: users scored at once; results do not depend on it.
         max_users: evaluate a seeded random sample of this many test users (None: all).
         seed: seed of that sample.

@@ -201,8 +201,8 @@ class Recommender:
                          data: InteractionData, validation_rows: np.ndarray, result) -> dict:
         """Collect the validation figures of a fit beside the baselines'.
 
-        Rating errors (target and frequency scales) for models that predict
-        frequencies; ranking metrics at 10 and 20 for every model, with the
+        Models that predict frequencies get rating errors on the target and
+        frequency scales. Every model gets ranking metrics at 10 and 20, with the
         user's training interests excluded, beside most-popular ranking.
         """
         metrics = {
@@ -475,7 +475,7 @@ class Recommender:
                           batch_size: int = 1024) -> Iterator[pd.DataFrame]:
         """Yield the top ``k`` interests of many users, ``batch_size`` users per frame.
 
-        ``user_ids=None`` means every user the model knows. Each frame has the
+        ``user_ids=None`` means every user in the model's vocabulary. Each frame has the
         columns of :meth:`recommend` after a ``user_id`` column. Memory is
         bounded by one batch of scores (``batch_size`` x interests); seen
         interests are excluded through the stored rows, never a dense mask.

@@ -1,8 +1,8 @@
 """Implicit-feedback ALS: a weighted squared loss over all (user, interest) pairs.
 
 Every pair counts. An engaged pair has preference 1 and confidence
-``1 + confidence_weight * target`` (the target being the frequency or its
-log1p); a pair without a row has preference 0 and weight ``unobserved_weight``.
+``1 + confidence_weight * target``, where the target is the frequency or its
+log1p. A pair without a row has preference 0 and weight ``unobserved_weight``.
 The loss is
 
     sum over engaged pairs of c_ui (1 - p_u . q_i)^2
@@ -56,7 +56,7 @@ class ALSTrainer:
 
     The model must have no biases: scores are plain dot products. The
     training targets are the confidences' inputs (see the module docstring).
-    After :meth:`fit` the model holds the weights of the epoch with the best
+    After :meth:`fit` the model contains the weights of the epoch with the best
     validation score (higher is better), or of the last epoch without one.
 
     Args:
@@ -129,10 +129,8 @@ class ALSTrainer:
                 callback(record)
 
             # Without a validation score every epoch counts as the best, so nothing stops early.
-            if score is not None and stopping.should_stop:
+            if score is not None and stopping.should_stop(epoch):
                 result.stopped_early = True
-                logger.info("early stop at epoch %d: no improvement for %d epochs; best epoch %d",
-                            epoch, config.patience, stopping.best_epoch)
                 break
         bar.close()
 

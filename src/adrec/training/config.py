@@ -27,7 +27,7 @@ class TrainConfig:
         objective: ``mse`` fits the frequencies of engaged pairs (the reference
             design; predictions are frequencies). ``ials`` is implicit-feedback
             ALS, a confidence-weighted loss over all pairs that also learns from
-            the interests a user did not engage with; its outputs are ranking
+            the interests a user did not engage with. Its outputs are ranking
             scores, not frequencies. See :mod:`adrec.training.als`.
         epochs: maximum number of passes over the training rows.
         batch_size: rows per optimizer step.

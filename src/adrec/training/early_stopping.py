@@ -17,7 +17,7 @@ class EarlyStopping:
     """Keep the weights of the best epoch and count the epochs since it.
 
     Args:
-        patience: epochs without improvement before :attr:`should_stop` is true;
+        patience: epochs without improvement before :meth:`should_stop` returns True;
             0 never stops.
         min_delta: smallest change of the metric that counts as an improvement.
         higher_is_better: true for scores such as NDCG, false for losses.
@@ -63,10 +63,13 @@ class EarlyStopping:
             write_checkpoint(self.checkpoint_path, self.best_state, {"epoch": epoch, self.metric: value})
         return True
 
-    @property
-    def should_stop(self) -> bool:
-        """True once ``patience`` epochs in a row brought no improvement."""
-        return bool(self.patience) and self.epochs_without_improvement >= self.patience
+    def should_stop(self, epoch: int) -> bool:
+        """Return True, and log it, once ``patience`` epochs in a row brought no improvement."""
+        stop = bool(self.patience) and self.epochs_without_improvement >= self.patience
+        if stop:
+            logger.info("early stop at epoch %d: no improvement for %d epochs; best epoch %d",
+                        epoch, self.patience, self.best_epoch)
+        return stop
 
     def restore(self, model: nn.Module) -> None:
         """Load the best weights into ``model``."""

@@ -31,9 +31,9 @@ MIN_STEPS_PER_EPOCH = 8
 class EpochRecord:
     """Figures of one epoch.
 
-    RMSE values are on the training-target scale and set by MSE training;
-    ``train_loss`` and ``validation_ndcg`` (NDCG@10 on the validation rows) are
-    set by implicit-feedback ALS, whose scores are not frequencies.
+    MSE training sets the RMSE values, on the training-target scale.
+    Implicit-feedback ALS, whose scores are not frequencies, sets ``train_loss``
+    and ``validation_ndcg`` (NDCG@10 on the validation rows) instead.
     """
 
     epoch: int
@@ -195,10 +195,8 @@ class Trainer:
             for callback in self.callbacks:
                 callback(record)
 
-            if stopping.should_stop:
+            if stopping.should_stop(epoch):
                 result.stopped_early = True
-                logger.info("early stop at epoch %d: no improvement for %d epochs; best epoch %d",
-                            epoch, config.patience, stopping.best_epoch)
                 break
         bar.close()
 
