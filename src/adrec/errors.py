@@ -53,3 +53,7 @@ class BundleError(AdrecError, ValueError):
 
 class TrainingError(AdrecError, RuntimeError):
     """Training that cannot go on, for example because the loss became NaN."""
+
+
+class DivergenceError(TrainingError):
+    """The training or validation loss became NaN or infinite."""

@@ -21,12 +21,12 @@ from adrec.evaluation import evaluate
 from adrec.models import ModelConfig
 from adrec.persistence import check_bundle_destination
 from adrec.recommendation import Recommender, reference_configs
-from adrec.training import TrainConfig
+from adrec.training import TrainConfig, distributed
 
 MODEL_OPTIONS = {"dim": "dim"}
-TRAINING_OPTIONS = ("objective", "epochs", "batch_size", "optimizer", "learning_rate", "l2",
-                    "confidence_weight", "unobserved_weight", "validation_fraction", "patience",
-                    "target_transform", "refit", "seed", "device")
+TRAINING_OPTIONS = ("objective", "backend", "threads", "epochs", "batch_size", "optimizer",
+                    "learning_rate", "l2", "confidence_weight", "unobserved_weight",
+                    "validation_fraction", "patience", "target_transform", "refit", "seed", "device")
 
 
 def say(text: str = "") -> None:
@@ -205,6 +205,12 @@ def run_train(arguments: argparse.Namespace) -> None:
     model_config, train_config = configs_from_arguments(arguments)
     out = Path(arguments.out)
     check_bundle_destination(out)
+    if distributed.launched_by_torchrun():
+        try:
+            _run_train_distributed(arguments, model_config, train_config, out)
+        finally:
+            distributed.shutdown()
+        return
     data = load_data_from_arguments(arguments)
     human = arguments.format == "table"
     if human:
@@ -230,6 +236,36 @@ def run_train(arguments: argparse.Namespace) -> None:
         checkpoint.unlink(missing_ok=True)
 
     if human:
+        print_fit_summary(recommender)
+        say(f"Saved the model bundle to {out}")
+    else:
+        emit(recommender.info(), arguments.format)
+
+
+def _run_train_distributed(arguments: argparse.Namespace, model_config: ModelConfig,
+                           train_config: TrainConfig, out: Path) -> None:
+    """Train as one of several processes started by torchrun; process 0 saves and reports."""
+    if train_config.objective != "mse":
+        raise ConfigError(f"distributed training runs the mse objective; train {train_config.objective} "
+                          "in one process (it is not launched by torchrun)")
+    world = distributed.init_from_environment(train_config.device)
+    data = load_data_from_arguments(arguments)
+    # Only process 0 writes the checkpoint and the bundle, and prints.
+    checkpoint = None
+    if world.is_main:
+        checkpoint = Path(arguments.checkpoint) if arguments.checkpoint \
+            else out.with_name(out.name + ".checkpoint.safetensors")
+    recommender = Recommender(model_config, train_config).fit(
+        data, init_from=arguments.init_from, checkpoint_path=checkpoint,
+        progress=arguments.progress if world.is_main else False)
+    if not world.is_main:
+        return
+    recommender.metrics["distributed_processes"] = world.size
+    recommender.save(out)
+    if not arguments.checkpoint:
+        checkpoint.unlink(missing_ok=True)
+    if arguments.format == "table":
+        say(f"Trained in {world.size} processes.")
         print_fit_summary(recommender)
         say(f"Saved the model bundle to {out}")
     else:

@@ -18,8 +18,8 @@ from adrec.data.split import SPLIT_METHODS
 from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DUPLICATE_POLICIES
 from adrec.errors import AdrecError, UnknownIDError
 from adrec.models import ModelConfig
-from adrec.training import OBJECTIVES, OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
-from adrec.training.config import DEFAULT_L2, DEFAULT_L2_IALS
+from adrec.training import BACKENDS, OBJECTIVES, OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
+from adrec.training.config import DEFAULT_L2, DEFAULT_L2_IALS, DEFAULT_LEARNING_RATE
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -122,14 +122,25 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-bias", action="store_true",
                        help="leave out the user and interest biases and the global mean")
 
+    group.add_argument("--backend", choices=BACKENDS,
+                       help="mse training: fast is compiled lock-free SGD on the CPU, one step "
+                            "per row; torch is the PyTorch mini-batch loop, for any optimizer and "
+                            "for CUDA (default: fast on the CPU, torch with --device cuda or "
+                            "--optimizer)")
+    group.add_argument("--threads", type=int,
+                       help="threads of the fast backend (default: 1 below a million rows, "
+                            "which makes runs reproducible, else every core)")
     group.add_argument("--epochs", type=int,
                        help=f"maximum number of epochs (default: {train_defaults.epochs})")
     group.add_argument("--batch-size", type=int,
-                       help=f"rows per optimizer step (default: {train_defaults.batch_size})")
+                       help=f"torch backend: rows per optimizer step "
+                            f"(default: {train_defaults.batch_size})")
     group.add_argument("--optimizer", choices=OPTIMIZERS,
-                       help=f"optimizer (default: {train_defaults.optimizer})")
+                       help="torch backend: the optimizer (default: adamax); giving one selects "
+                            "the torch backend")
     group.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate",
-                       help=f"learning rate (default: {train_defaults.learning_rate})")
+                       help=f"learning rate (default: {DEFAULT_LEARNING_RATE['fast']} for the fast "
+                            f"backend, {DEFAULT_LEARNING_RATE['torch']} for torch with adamax)")
     group.add_argument("--l2", type=float,
                        help="L2 penalty weight on the embeddings and biases of each batch "
                             f"(default: {DEFAULT_L2['none']} for raw frequencies, "

@@ -63,8 +63,8 @@ class InteractionData:
         text IDs, finite frequencies >= 0.
         """
         report = report if report is not None else DataReport()
-        users, user_index = Vocabulary.from_values(frame["user_id"].to_numpy(), "user")
-        interests, interest_index = Vocabulary.from_values(frame["interest_id"].to_numpy(), "interest")
+        users, user_index = Vocabulary.from_values(frame["user_id"], "user")
+        interests, interest_index = Vocabulary.from_values(frame["interest_id"], "interest")
         timestamp = frame["timestamp"].to_numpy(np.int64) if "timestamp" in frame else None
 
         data = cls(

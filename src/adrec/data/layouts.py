@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from adrec.data.dataset import InteractionData, attribute_table
-from adrec.data.tables import TABLE_SUFFIXES, read_table, resolve_frequency_columns
+from adrec.data.tables import TABLE_SUFFIXES, read_table, release_free_memory, resolve_frequency_columns
 from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DataReport, clean_frequency_table
 from adrec.errors import DataValidationError
 
@@ -114,7 +114,7 @@ def load_data(
         name = path.stem
 
     report = DataReport(sources=[str(Path(frequency_path).resolve())])
-    raw = read_table(frequency_path, encoding=encoding)
+    raw = read_table(frequency_path, encoding=encoding, categorical_text=True)
     columns = resolve_frequency_columns(
         raw, frequency_path, user_col=user_col, interest_col=interest_col,
         frequency_col=frequency_col, timestamp_col=timestamp_col, events=events,
@@ -131,8 +131,11 @@ def load_data(
         interest_table = attribute_table(read_table(interests, encoding=encoding), Path(interests),
                                          "interest", preferred_col=columns.interest)
     logger.info("loaded %s rows from %s", f"{len(clean):,}", frequency_path)
-    return InteractionData.from_frame(clean, user_attributes=user_table,
+    data = InteractionData.from_frame(clean, user_attributes=user_table,
                                       interest_attributes=interest_table, report=report, name=name)
+    del raw, clean
+    release_free_memory()
+    return data
 
 
 def load_movielens_100k(folder: Path) -> InteractionData:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import ctypes
 import gzip
 import logging
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adrec.errors import DataValidationError
@@ -68,6 +70,7 @@ def read_table(
     names: list[str] | None = None,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
+    categorical_text: bool = False,
 ) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet table with every text column kept as ``str``.
 
@@ -81,6 +84,9 @@ def read_table(
         names: column names for a file without a header line.
         sep: field delimiter; guessed from the first line when None.
         encoding: text encoding of CSV and TSV files.
+        categorical_text: return Parquet text columns as pandas categoricals
+            (one integer code per row and each distinct text once), which keeps
+            a log of many millions of rows small in memory.
 
     Raises:
         DataValidationError: the file is missing, empty, or cannot be decoded.
@@ -91,7 +97,8 @@ def read_table(
 
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
-            frame = pq.read_table(path).to_pandas()
+            text_columns = _text_columns(pq.read_schema(path)) if categorical_text else []
+            frame = pq.read_table(path, read_dictionary=text_columns).to_pandas()
         except Exception as error:  # pyarrow raises several unrelated types for bad files
             raise DataValidationError(f"{path}: not a readable Parquet file ({error})") from error
         frame.attrs["header_lines"] = None
@@ -137,6 +144,26 @@ def read_table(
         raise DataValidationError(
             f"{path}: not a readable gzip file ({error}); compress it again or pass it uncompressed"
         ) from error
+
+
+def release_free_memory() -> None:
+    """Return memory that Arrow's and the C library's allocators keep for reuse to the system.
+
+    After a large table is read and converted, both allocators hold on to the
+    freed buffers, which would otherwise count towards the process's memory for
+    the rest of its life.
+    """
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
+
+
+def _text_columns(schema: pa.Schema) -> list[str]:
+    """Return the names of the text columns of a Parquet schema."""
+    return [column.name for column in schema
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)]
 
 
 def find_column(
@@ -222,20 +249,23 @@ def row_location(row: int, header_lines: int | None) -> str:
 
 def id_column_as_text(series: pd.Series, path: Path, column: str,
                       header_lines: int | None = None) -> pd.Series:
-    """Return an ID column as Python strings, rejecting floats and empty cells.
+    """Return an ID column as a categorical of Python strings, rejecting floats and empty cells.
 
     Integers become their decimal text. Floating-point IDs are rejected because
-    ``6.0`` or ``1e+20`` would no longer match the ID as written.
+    ``6.0`` or ``1e+20`` would no longer match the ID as written. The result is
+    categorical: one integer code per row and each distinct ID's text once,
+    because a large log repeats IDs many times.
     """
     if pd.api.types.is_float_dtype(series):
         raise DataValidationError(
             f"{path}: column {column!r} contains floating-point numbers, which cannot be IDs "
             "(6.0 is not '6'); store IDs as text or integers"
         )
-    # Convert each distinct ID once: a large log repeats IDs many times, and one Python
-    # string per row (rather than per distinct ID) would multiply memory.
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if pd.api.types.is_integer_dtype(series):
+    uniques = np.asarray(uniques, dtype=object)
+    if pd.api.types.is_integer_dtype(series) or (
+            isinstance(series.dtype, pd.CategoricalDtype)
+            and pd.api.types.is_integer_dtype(series.dtype.categories)):
         texts = np.array([str(int(value)) for value in uniques], dtype=object)
     else:
         texts = np.array([str(value) for value in uniques], dtype=object)
@@ -248,5 +278,8 @@ def id_column_as_text(series: pd.Series, path: Path, column: str,
             f"{path}: column {column!r} is empty at {row_location(row, header_lines)}; "
             "every row needs an ID"
         )
-    return pd.Series(texts[codes], index=series.index, dtype=object)
-
+    categories = pd.Index(texts, dtype=object)
+    if not categories.is_unique:
+        # Distinct raw values with the same text (7 and "7" in one object column) are one ID.
+        return pd.Series(texts[codes], index=series.index, dtype=object)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=series.index)

@@ -162,10 +162,9 @@ def clean_frequency_table(
     report.columns = {"user": columns.user, "interest": columns.interest,
                       "frequency": columns.frequency, "timestamp": columns.timestamp}
     clean = pd.DataFrame({
-        "user_id": id_column_as_text(frame[columns.user], path, columns.user,
-                                     header_lines).to_numpy(),
+        "user_id": id_column_as_text(frame[columns.user], path, columns.user, header_lines).array,
         "interest_id": id_column_as_text(frame[columns.interest], path, columns.interest,
-                                         header_lines).to_numpy(),
+                                         header_lines).array,
     })
     if columns.frequency is None:
         clean["frequency"] = 1.0

@@ -37,7 +37,10 @@ class Vocabulary:
         Returns:
             The vocabulary and an ``int64`` array of indices, one per value.
         """
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=False)
+        if not (isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype)):
+            values = pd.Series(values, dtype=object)
+        # A categorical is factorized through its integer codes, without hashing any text.
+        codes, uniques = pd.factorize(values, sort=False)
         return cls(np.asarray(uniques, dtype=object), kind), codes.astype(np.int64)
 
     def __len__(self) -> int:

@@ -43,16 +43,24 @@ class BiasOnly:
             n_interests: int) -> BiasOnly:
         """Fit the biases from index arrays and targets; return ``self``."""
         targets = np.asarray(targets, dtype=np.float64)
+        # One index copy in the type bincount wants, and two reused buffers: on a log of
+        # many millions of rows, temporaries per step would multiply memory.
+        users = np.asarray(users, dtype=np.intp)
+        interests = np.asarray(interests, dtype=np.intp)
         self.mean = float(targets.mean()) if len(targets) else 0.0
         self.user_bias = np.zeros(n_users)
         self.interest_bias = np.zeros(n_interests)
         user_counts = np.bincount(users, minlength=n_users)
         interest_counts = np.bincount(interests, minlength=n_interests)
+        residual = np.empty_like(targets)
+        gathered = np.empty_like(targets)
         for _ in range(self.iterations):
-            residual = targets - self.mean - self.user_bias[users]
+            np.subtract(targets, self.mean, out=residual)
+            residual -= np.take(self.user_bias, users, out=gathered)
             self.interest_bias = np.bincount(interests, residual, n_interests) \
                 / (self.interest_l2 + interest_counts)
-            residual = targets - self.mean - self.interest_bias[interests]
+            np.subtract(targets, self.mean, out=residual)
+            residual -= np.take(self.interest_bias, interests, out=gathered)
             self.user_bias = np.bincount(users, residual, n_users) / (self.user_l2 + user_counts)
         return self
 

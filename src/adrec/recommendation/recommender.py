@@ -16,13 +16,13 @@ import torch
 from adrec.data.dataset import InteractionData
 from adrec.data.split import random_split
 from adrec.data.vocabulary import Vocabulary
-from adrec.errors import BundleError, ConfigError
+from adrec.errors import BundleError, ConfigError, DivergenceError
 from adrec.evaluation.baselines import BiasOnly, global_mean_rmse, popularity_scores
 from adrec.evaluation.ranking import evaluate_ranking
 from adrec.models import ModelConfig, build_model
 from adrec.persistence import BundleContents, bundle_hash, load_bundle, read_manifest, save_bundle
 from adrec.recommendation.ranking import top_k, top_k_lists
-from adrec.training import ALSTrainer, TargetTransform, TrainConfig, Trainer, TrainingArrays
+from adrec.training import ALSTrainer, SGDTrainer, TargetTransform, TrainConfig, Trainer, TrainingArrays
 from adrec.training.trainer import EpochCallback
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,12 @@ SCORING_BATCH_SIZE = 65536
 # Validation ranking metrics are computed on at most this many users, a seeded sample.
 VALIDATION_RANKING_USERS = 5000
 RANKING_KS = (10, 20)
+# The training RMSE of a fit is measured on at most this many training rows, a seeded sample.
+TRAIN_ERROR_SAMPLE = 1_000_000
+# The fast backend starts again at most this many times, each time with the learning rate
+# divided by SGD_STEP_DIVISOR, when its loss becomes NaN or infinite.
+MAX_SGD_RESTARTS = 4
+SGD_STEP_DIVISOR = 4.0
 
 
 def reference_configs() -> tuple[ModelConfig, TrainConfig]:
@@ -73,6 +79,7 @@ class Recommender:
         self.data_summary: dict = {}
         self.manifest: dict = {}
         self._engaged_indptr = np.zeros(1, dtype=np.int64)
+        self._init_from = self._init_data = None
 
     def __repr__(self) -> str:
         if self.model is None:
@@ -124,13 +131,18 @@ class Recommender:
         self.transform = TargetTransform(config.target_transform,
                                          frequency_min=float(frequency[train_rows].min()),
                                          frequency_max=float(frequency[train_rows].max()))
-        targets = self.transform.forward(frequency)
-        train = TrainingArrays(data.user_index[train_rows], data.interest_index[train_rows],
+        # 32-bit indices and targets halve the memory of the copies training makes.
+        targets = self.transform.forward(frequency).astype(np.float32)
+        user_index = data.user_index.astype(np.int32)
+        interest_index = data.interest_index.astype(np.int32)
+        train = TrainingArrays(user_index[train_rows], interest_index[train_rows],
                                targets[train_rows])
-        validation = TrainingArrays(data.user_index[validation_rows],
-                                    data.interest_index[validation_rows], targets[validation_rows])
+        validation = TrainingArrays(user_index[validation_rows], interest_index[validation_rows],
+                                    targets[validation_rows])
+        del user_index, interest_index  # made again for the refit, if there is one
 
         global_mean = float(train.targets.mean())
+        self._init_from, self._init_data = init_from, data
         self.model = self._new_model(data, global_mean)
         if init_from is not None:
             self._copy_embeddings_from(init_from, data)
@@ -143,14 +155,18 @@ class Recommender:
                              checkpoint_path)
         self.model.cpu()
         self.history_ = [record.to_dict() for record in result.history]
-        self.metrics = self._compute_metrics(train, validation, data, validation_rows, result)
+        self.metrics = self._compute_metrics(train, validation, data, train_rows, validation_rows,
+                                             result)
+        has_validation = len(validation) > 0
+        del train, validation
 
-        if config.refit and len(validation):
+        if config.refit and has_validation:
             # Same initialization, every row, the validated run's best epoch count. The
             # validation figures above stay those of the validated run, the only ones
             # measured on rows the model had not seen.
             logger.info("refitting on all %d rows for %d epochs", len(data), result.best_epoch)
-            everything = TrainingArrays(data.user_index, data.interest_index, targets)
+            everything = TrainingArrays(data.user_index.astype(np.int32),
+                                        data.interest_index.astype(np.int32), targets)
             refit_config = TrainConfig.from_dict({
                 **config.to_dict(), "epochs": result.best_epoch, "patience": 0,
                 "validation_fraction": 0.0, "refit": False})
@@ -162,6 +178,7 @@ class Recommender:
             self.metrics["refit_epochs"] = result.best_epoch
 
         self.metrics["fit_seconds"] = time.perf_counter() - started
+        self._init_from = self._init_data = None
         self.data_summary = data.summary()
         logger.info("fitted: best_epoch=%d validation_rmse=%s validation_ndcg@10=%s",
                     result.best_epoch, self.metrics.get("validation_rmse"),
@@ -193,12 +210,40 @@ class Recommender:
             trainer = ALSTrainer(config, validation_score=score, callbacks=callbacks,
                                  progress=progress, checkpoint_path=checkpoint_path)
             return trainer.fit(model, train)
-        trainer = Trainer(config, callbacks=callbacks, progress=progress,
-                          checkpoint_path=checkpoint_path)
-        return trainer.fit(model, train, validation)
+        if config.effective_backend == "torch":
+            trainer = Trainer(config, callbacks=callbacks, progress=progress,
+                              checkpoint_path=checkpoint_path)
+            return trainer.fit(model, train, validation)
+
+        # One SGD step per row diverges when the targets are large raw counts and the step
+        # size was made for ratings; then start again from the same initialization with a
+        # smaller step, unless the caller chose the step size.
+        for restart in range(MAX_SGD_RESTARTS + 1):
+            try:
+                trainer = SGDTrainer(config, callbacks=callbacks, progress=progress,
+                                     checkpoint_path=checkpoint_path)
+                return trainer.fit(model, train, validation)
+            except DivergenceError as error:
+                if restart == MAX_SGD_RESTARTS or self.train_config.learning_rate is not None:
+                    raise
+                smaller = config.learning_rate_for("fast") / SGD_STEP_DIVISOR
+                logger.warning("%s; starting again with learning rate %.3g (choose it with "
+                               "--learning-rate, or train on --target-transform log1p)", error,
+                               smaller)
+                config = dataclasses.replace(config, learning_rate=smaller)
+                self._reinitialize(model)
+        raise AssertionError("unreachable")
+
+    def _reinitialize(self, model) -> None:
+        """Give ``model`` the seeded initial weights :meth:`_new_model` gives."""
+        model.reset_parameters(self.model_config.init_std,
+                               torch.Generator().manual_seed(self.train_config.seed))
+        if self._init_from is not None:
+            self._copy_embeddings_from(self._init_from, self._init_data)
 
     def _compute_metrics(self, train: TrainingArrays, validation: TrainingArrays,
-                         data: InteractionData, validation_rows: np.ndarray, result) -> dict:
+                         data: InteractionData, train_rows: np.ndarray, validation_rows: np.ndarray,
+                         result) -> dict:
         """Collect the validation figures of a fit beside the baselines'.
 
         Models that predict frequencies get rating errors on the target and
@@ -227,12 +272,19 @@ class Recommender:
             actual = data.frequency[validation_rows]
             metrics["validation_rmse"] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
             metrics["validation_mae"] = float(np.mean(np.abs(predicted - actual)))
-            train_actual = data.frequency[np.setdiff1d(np.arange(len(data)), validation_rows)]
-            train_predicted = self.predict_indices(train.users, train.interests)
+            # Training error on a seeded sample of rows: a diagnostic of overfitting that
+            # need not cost a pass over a log of many millions of rows.
+            sample = np.arange(len(train))
+            if len(sample) > TRAIN_ERROR_SAMPLE:
+                sample = np.sort(np.random.default_rng(self.train_config.seed).choice(
+                    len(train), TRAIN_ERROR_SAMPLE, replace=False))
+            train_actual = data.frequency[train_rows[sample]]
+            train_predicted = self.predict_indices(train.users[sample], train.interests[sample])
             metrics["train_rmse"] = float(np.sqrt(np.mean((train_predicted - train_actual) ** 2)))
             metrics["train_rmse_target"] = float(np.sqrt(np.mean(
-                (self.transform.forward(train_predicted) - train.targets) ** 2)))
-            metrics["baseline_global_mean_rmse"] = global_mean_rmse(train_actual, actual)
+                (self.transform.forward(train_predicted) - train.targets[sample]) ** 2)))
+            train_mean = (data.frequency.sum() - actual.sum()) / len(train)
+            metrics["baseline_global_mean_rmse"] = float(np.sqrt(np.mean((actual - train_mean) ** 2)))
 
             # User and interest biases alone, fitted on the same scale as the model.
             bias = BiasOnly().fit(train.users, train.interests, train.targets, len(self.users),
@@ -303,19 +355,24 @@ class Recommender:
         """Store every engaged row, sorted by user, for history and seen-interest exclusion."""
         is_validation = np.zeros(len(data), dtype=bool)
         is_validation[validation_rows] = True
-        frame = pd.DataFrame({
-            "user_index": data.user_index.astype(np.int64),
-            "interest_index": data.interest_index.astype(np.int64),
-            "frequency": data.frequency,
-            "validation": is_validation,
-        })
+        # Sort by user, then interest, one column at a time: sorting a whole frame
+        # would hold two copies of a log of many millions of rows.
+        order = np.lexsort((data.interest_index, data.user_index))
+        columns = {
+            "user_index": data.user_index[order].astype(np.int32),
+            "interest_index": data.interest_index[order].astype(np.int32),
+            "frequency": data.frequency[order],
+            "validation": is_validation[order],
+        }
         if data.timestamp is not None:
-            frame["timestamp"] = data.timestamp
-        self._index_interactions(frame)
+            columns["timestamp"] = data.timestamp[order]
+        del order, is_validation
+        self._index_interactions(pd.DataFrame(columns, copy=False), sorted_by_user=True)
 
-    def _index_interactions(self, frame: pd.DataFrame) -> None:
+    def _index_interactions(self, frame: pd.DataFrame, sorted_by_user: bool = False) -> None:
         """Sort engaged rows by user and build the row offsets of each user."""
-        frame = frame.sort_values(["user_index", "interest_index"], kind="stable")
+        if not sorted_by_user:
+            frame = frame.sort_values(["user_index", "interest_index"], kind="stable")
         self.interactions = frame.reset_index(drop=True)
         counts = np.bincount(self.interactions["user_index"].to_numpy(), minlength=len(self.users))
         self._engaged_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

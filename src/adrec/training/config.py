@@ -10,6 +10,7 @@ import torch
 from adrec.errors import ConfigError
 
 OBJECTIVES = ("mse", "ials")
+BACKENDS = ("fast", "torch")
 OPTIMIZERS = ("adamax", "adam", "adagrad", "sgd")
 TARGET_TRANSFORMS = ("none", "log1p")
 
@@ -17,6 +18,10 @@ TARGET_TRANSFORMS = ("none", "log1p")
 # benchmarks/choose_defaults.py, and for implicit-feedback ALS, by benchmarks/choose_ials_defaults.py.
 DEFAULT_L2 = {"none": 0.1, "log1p": 0.05}
 DEFAULT_L2_IALS = 0.3
+# Defaults of each backend when TrainConfig.learning_rate is None. The fast backend's
+# step size and bias L2 come from the grid in benchmarks/choose_defaults.py.
+DEFAULT_LEARNING_RATE = {"torch": 0.01, "fast": 0.01}
+DEFAULT_BIAS_L2_FAST = 0.02
 
 
 @dataclass
@@ -29,15 +34,26 @@ class TrainConfig:
             ALS, a confidence-weighted loss over all pairs that also learns from
             the interests a user did not engage with. Its outputs are ranking
             scores, not frequencies. See :mod:`adrec.training.als`.
+        backend: how MSE training runs. ``fast`` is compiled lock-free SGD on
+            the CPU, one step per row, touching only the rows involved (see
+            :mod:`adrec.training.sgd`); ``torch`` is the PyTorch loop with
+            mini-batches, any optimizer and any device. None (the default)
+            picks ``fast`` on the CPU with the default optimizer, and ``torch``
+            on CUDA or when ``optimizer`` names a mini-batch optimizer.
         epochs: maximum number of passes over the training rows.
-        batch_size: rows per optimizer step.
-        optimizer: ``adamax`` (default), ``adam``, ``adagrad`` or ``sgd``.
-        learning_rate: step size of the optimizer.
+        batch_size: rows per optimizer step of the ``torch`` backend.
+        optimizer: the ``torch`` backend's optimizer: ``adamax`` (its default),
+            ``adam``, ``adagrad`` or ``sgd``. The ``fast`` backend runs SGD.
+        learning_rate: step size of the optimizer; None picks
+            :data:`DEFAULT_LEARNING_RATE` for the backend.
         l2: weight of the L2 penalty on the embeddings and biases of each batch.
             None picks :data:`DEFAULT_L2` for the target transform: 0.1 for raw
             frequencies, 0.05 for log1p targets, the best of a measured grid on
             MovieLens 100K and on the embedded sample respectively; for ``ials``
             it picks :data:`DEFAULT_L2_IALS`.
+        bias_l2: ``fast`` backend only: L2 weight on the biases; None picks
+            :data:`DEFAULT_BIAS_L2_FAST`. The ``torch`` backend applies ``l2``
+            to the biases too.
         confidence_weight: ``ials`` only: an engaged pair's confidence is
             ``1 + confidence_weight * target``.
         unobserved_weight: ``ials`` only: weight of the pairs without a row.
@@ -53,14 +69,19 @@ class TrainConfig:
             the first run, the only ones measured on rows the model did not see.
         seed: seed of the split, the initialization and the shuffling.
         device: torch device, such as ``cpu`` or ``cuda``.
+        threads: threads of the ``fast`` backend; None uses one thread for
+            fewer than a million training rows and every core above. With one
+            thread, a fixed seed gives the same weights on every run.
     """
 
     objective: str = "mse"
+    backend: str | None = None
     epochs: int = 60
     batch_size: int = 1024
-    optimizer: str = "adamax"
-    learning_rate: float = 0.01
+    optimizer: str | None = None
+    learning_rate: float | None = None
     l2: float | None = None
+    bias_l2: float | None = None
     validation_fraction: float = 0.1
     patience: int = 5
     min_delta: float = 0.0
@@ -70,6 +91,7 @@ class TrainConfig:
     refit: bool = True
     seed: int = 42
     device: str = "cpu"
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -88,12 +110,19 @@ class TrainConfig:
             raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}")
-        if self.optimizer not in OPTIMIZERS:
+        if self.backend is not None and self.backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {self.backend!r}; choose one of {BACKENDS}")
+        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+        if self.learning_rate is not None and not (math.isfinite(self.learning_rate)
+                                                   and self.learning_rate > 0):
             raise ConfigError(f"learning rate must be a finite number > 0, got {self.learning_rate!r}")
-        if self.l2 is not None and not (math.isfinite(self.l2) and self.l2 >= 0):
-            raise ConfigError(f"l2 must be a finite number >= 0, got {self.l2!r}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ConfigError(f"threads must be a positive integer, got {self.threads!r}")
+        for name in ("l2", "bias_l2"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(
                 f"validation fraction must be in [0, 1), got {self.validation_fraction!r}"
@@ -109,6 +138,7 @@ class TrainConfig:
             )
 
         self._validate_device()
+        self._validate_backend()
 
     def _validate_device(self) -> None:
         """Raise :class:`ConfigError` for a device torch does not know or cannot use here."""
@@ -119,6 +149,53 @@ class TrainConfig:
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError(f"device {self.device!r} requested, but CUDA is not available to this "
                               "torch build; use --device cpu or install a CUDA build of torch")
+
+    def _validate_backend(self) -> None:
+        """Raise :class:`ConfigError` for a backend that cannot run the other settings."""
+        if self.backend != "fast" or self.objective != "mse":
+            return
+        if self.optimizer not in (None, "sgd"):
+            raise ConfigError(f"the fast backend runs SGD, not {self.optimizer}; drop the optimizer "
+                              "setting or use backend 'torch'")
+        if torch.device(self.device).type != "cpu":
+            raise ConfigError(f"the fast backend runs on the CPU, not {self.device}; use backend "
+                              "'torch' to train on CUDA")
+
+    @property
+    def effective_backend(self) -> str:
+        """The backend MSE training uses: ``backend``, or the choice described in the class docs."""
+        if self.backend is not None:
+            return self.backend
+        if torch.device(self.device).type != "cpu" or self.optimizer not in (None, "sgd"):
+            return "torch"
+        return "fast"
+
+    @property
+    def effective_optimizer(self) -> str:
+        """The optimizer training uses: ``optimizer``, or the backend's default."""
+        return self.optimizer_for(self.effective_backend)
+
+    @property
+    def effective_learning_rate(self) -> float:
+        """The step size training uses: ``learning_rate``, or the backend's default."""
+        return self.learning_rate_for(self.effective_backend)
+
+    def optimizer_for(self, backend: str) -> str:
+        """The optimizer ``backend`` runs: ``optimizer``, or SGD (fast) or Adamax (torch)."""
+        if self.optimizer is not None:
+            return self.optimizer
+        return "sgd" if backend == "fast" else "adamax"
+
+    def learning_rate_for(self, backend: str) -> float:
+        """The step size ``backend`` uses: ``learning_rate``, or its default."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return DEFAULT_LEARNING_RATE[backend]
+
+    @property
+    def effective_bias_l2(self) -> float:
+        """L2 weight on the biases of the fast backend (the torch backend uses ``l2`` for all)."""
+        return DEFAULT_BIAS_L2_FAST if self.bias_l2 is None else self.bias_l2
 
     @property
     def effective_l2(self) -> float:

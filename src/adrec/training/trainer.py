@@ -15,7 +15,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from adrec.errors import TrainingError
+from adrec.errors import DivergenceError, TrainingError
+from adrec.training import distributed
 from adrec.training.config import TrainConfig
 from adrec.training.early_stopping import EarlyStopping
 
@@ -143,18 +144,8 @@ class Trainer:
         if len(train) == 0:
             raise TrainingError("no training rows: the data is empty after the validation split")
         has_validation = validation is not None and len(validation) > 0
-        generator = torch.Generator().manual_seed(config.seed)
         model.to(self.device)
-        optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)
-
-        users = torch.as_tensor(train.users, dtype=torch.int64)
-        interests = torch.as_tensor(train.interests, dtype=torch.int64)
-        targets = torch.tensor(train.targets, dtype=torch.float32)
-
-        batch_size = min(config.batch_size, max(1, math.ceil(len(train) / MIN_STEPS_PER_EPOCH)))
-        if batch_size < config.batch_size:
-            logger.info("batch size lowered from %d to %d so that each epoch over %d rows takes "
-                        "%d steps", config.batch_size, batch_size, len(train), MIN_STEPS_PER_EPOCH)
+        run_epoch = self._epoch_runner(model, train)
 
         result = TrainResult()
         stopping = EarlyStopping(config.patience if has_validation else 0, config.min_delta,
@@ -165,13 +156,15 @@ class Trainer:
                    disable=not self.progress, file=sys.stderr, leave=True)
         for epoch in bar:
             epoch_started = time.perf_counter()
-            train_mse = self._train_epoch(model, optimizer, users, interests, targets, generator,
-                                          epoch, batch_size)
+            train_mse = run_epoch(epoch)
+            if not math.isfinite(train_mse):
+                raise DivergenceError(f"training loss became {train_mse} at epoch {epoch}; lower the "
+                                    "learning rate or use --target-transform log1p for large counts")
 
             validation_mse = mean_squared_error(model, validation, self.device) if has_validation \
                 else None
             if validation_mse is not None and not math.isfinite(validation_mse):
-                raise TrainingError(f"validation loss became {validation_mse} at epoch {epoch}; "
+                raise DivergenceError(f"validation loss became {validation_mse} at epoch {epoch}; "
                                     "lower the learning rate")
             improved = stopping.step(epoch, validation_mse, model)
 
@@ -206,32 +199,52 @@ class Trainer:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _train_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer,
-                     users: torch.Tensor, interests: torch.Tensor, targets: torch.Tensor,
-                     generator: torch.Generator, epoch: int, batch_size: int) -> float:
-        """Run one shuffled pass over the training rows; return the mean squared error."""
+    def _epoch_runner(self, model: nn.Module, train: TrainingArrays) -> Callable[[int], float]:
+        """Set up the optimizer and data, and return a function that trains one epoch.
+
+        The function takes the epoch number and returns the epoch's mean squared
+        training error. In a distributed run each process takes its share of the
+        batches and the gradients are averaged across processes at every step.
+        """
         config = self.config
-        model.train()
-        order = torch.randperm(len(targets), generator=generator)
-        squared_error_sum = 0.0
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            batch_users = users[batch].to(self.device)
-            batch_interests = interests[batch].to(self.device)
-            batch_targets = targets[batch].to(self.device)
+        generator = torch.Generator().manual_seed(config.seed)
+        optimizer = make_optimizer(config.optimizer_for("torch"), model.parameters(),
+                                   config.learning_rate_for("torch"))
+        users = torch.as_tensor(train.users, dtype=torch.int64)
+        interests = torch.as_tensor(train.interests, dtype=torch.int64)
+        targets = torch.tensor(train.targets, dtype=torch.float32)
 
-            predictions = model(batch_users, batch_interests)
-            mse = torch.mean((predictions - batch_targets) ** 2)
-            l2 = config.effective_l2
-            loss = mse + l2 * model.l2_penalty(batch_users, batch_interests) if l2 > 0 else mse
+        batch_size = min(config.batch_size, max(1, math.ceil(len(train) / MIN_STEPS_PER_EPOCH)))
+        if batch_size < config.batch_size:
+            logger.info("batch size lowered from %d to %d so that each epoch over %d rows takes "
+                        "%d steps", config.batch_size, batch_size, len(train), MIN_STEPS_PER_EPOCH)
+        world = distributed.world()
 
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            squared_error_sum += float(mse.detach()) * len(batch)
+        def run_epoch(epoch: int) -> float:
+            model.train()
+            # Every process draws the same permutation and takes every world.size-th batch;
+            # all take the same number of steps, so the gradient averaging stays in step.
+            order = torch.randperm(len(targets), generator=generator)
+            n_steps = math.ceil(math.ceil(len(order) / batch_size) / world.size)
+            squared_error_sum = 0.0
+            for step in range(n_steps):
+                start = (step * world.size + world.rank) * batch_size
+                batch = order[start:start + batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                if len(batch):
+                    batch_users = users[batch].to(self.device)
+                    batch_interests = interests[batch].to(self.device)
+                    batch_targets = targets[batch].to(self.device)
 
-        train_mse = squared_error_sum / len(order)
-        if not math.isfinite(train_mse):
-            raise TrainingError(f"training loss became {train_mse} at epoch {epoch}; lower the "
-                                "learning rate or use --target-transform log1p for large counts")
-        return train_mse
+                    predictions = model(batch_users, batch_interests)
+                    mse = torch.mean((predictions - batch_targets) ** 2)
+                    l2 = config.effective_l2
+                    loss = mse + l2 * model.l2_penalty(batch_users, batch_interests) if l2 > 0 else mse
+                    loss.backward()
+                    squared_error_sum += float(mse.detach()) * len(batch)
+
+                distributed.average_gradients(model, world)
+                optimizer.step()
+            return distributed.sum_scalar(squared_error_sum, world) / len(order)
+
+        return run_epoch
