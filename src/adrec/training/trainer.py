@@ -35,6 +35,7 @@ class EpochRecord:
     MSE training sets the RMSE values, on the training-target scale.
     Implicit-feedback ALS, whose scores are not frequencies, sets ``train_loss``
     and ``validation_ndcg`` (NDCG@10 on the validation rows) instead.
+    ``seconds`` is the whole epoch; ``train_seconds`` its training pass alone.
     """
 
     epoch: int
@@ -44,6 +45,7 @@ class EpochRecord:
     improved: bool
     train_loss: float | None = None
     validation_ndcg: float | None = None
+    train_seconds: float | None = None
 
     def to_dict(self) -> dict:
         """Return the record as JSON-ready data."""
@@ -157,6 +159,7 @@ class Trainer:
         for epoch in bar:
             epoch_started = time.perf_counter()
             train_mse = run_epoch(epoch)
+            train_seconds = time.perf_counter() - epoch_started
             if not math.isfinite(train_mse):
                 raise DivergenceError(f"training loss became {train_mse} at epoch {epoch}; lower the "
                                     "learning rate or use --target-transform log1p for large counts")
@@ -174,6 +177,7 @@ class Trainer:
                 validation_rmse=None if validation_mse is None else math.sqrt(validation_mse),
                 seconds=time.perf_counter() - epoch_started,
                 improved=improved,
+                train_seconds=train_seconds,
             )
             result.history.append(record)
             logger.info(
