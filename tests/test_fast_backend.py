@@ -49,7 +49,8 @@ def test_kernel_step_matches_hand_computed_sgd_update():
     u, i, t = int(users[0]), int(interests[0]), float(targets[0])
     p = model.user_embedding.weight[u].detach().double().numpy().copy()
     q = model.interest_embedding.weight[i].detach().double().numpy().copy()
-    bu, bi = float(model.user_bias.weight[u].detach()), float(model.interest_bias.weight[i].detach())
+    user_bias, interest_bias = model.user_bias.weight.detach(), model.interest_bias.weight.detach()
+    bu, bi = float(user_bias[u]), float(interest_bias[i])
     lr, l2, bias_l2 = 0.05, 0.1, 0.02
     error = t - (p @ q + bu + bi + 2.5)
 
@@ -63,9 +64,8 @@ def test_kernel_step_matches_hand_computed_sgd_update():
                                p + lr * (error * q - l2 * p), rtol=1e-5)
     np.testing.assert_allclose(model.interest_embedding.weight[i].detach().numpy(),
                                q + lr * (error * p - l2 * q), rtol=1e-5)
-    assert float(model.user_bias.weight[u]) == pytest.approx(bu + lr * (error - bias_l2 * bu), rel=1e-5)
-    assert float(model.interest_bias.weight[i]) == pytest.approx(bi + lr * (error - bias_l2 * bi),
-                                                                 rel=1e-5)
+    assert float(user_bias[u]) == pytest.approx(bu + lr * (error - bias_l2 * bu), rel=1e-5)
+    assert float(interest_bias[i]) == pytest.approx(bi + lr * (error - bias_l2 * bi), rel=1e-5)
 
 
 def _low_rank(seed: int = 0, n_users: int = 80, n_interests: int = 50, rank: int = 3):
