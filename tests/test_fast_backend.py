@@ -11,7 +11,7 @@ from adrec.errors import ConfigError
 from adrec.models import ModelConfig, build_model
 from adrec.models.kernels import factorization_arrays, kernel_threads, predict_pairs, sgd_epoch
 from adrec.training import SGDTrainer, TrainConfig, TrainingArrays
-from adrec.training.config import DEFAULT_LEARNING_RATE
+from adrec.training.config import DEFAULT_LEARNING_RATE_FAST, DEFAULT_LEARNING_RATE_TORCH
 
 
 def _model(use_bias: bool, n_users: int = 30, n_interests: int = 20, dim: int = 6):
@@ -43,7 +43,7 @@ def test_kernel_predictions_equal_module_forward(use_bias: bool):
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_kernel_step_matches_hand_computed_sgd_update():
+def test_kernel_step_matches_hand_update():
     model = _model(use_bias=True)
     users, interests, targets = _pairs(n=1)
     u, i, t = int(users[0]), int(interests[0]), float(targets[0])
@@ -89,14 +89,14 @@ def _fit_fast(config: TrainConfig):
     return model, result
 
 
-def test_fast_trainer_learns_low_rank_structure():
+def test_fast_trainer_learns_low_rank():
     _, result = _fit_fast(TrainConfig(epochs=80, learning_rate=0.02, l2=0.001, patience=0))
     first, best = result.history[0].validation_rmse, result.best_validation_rmse
     assert best < 0.3 * first
     assert best < 0.5
 
 
-def test_fast_trainer_is_deterministic_with_one_thread():
+def test_one_thread_is_deterministic():
     config = TrainConfig(epochs=5, seed=3, threads=1)
     first, _ = _fit_fast(config)
     second, _ = _fit_fast(config)
@@ -104,7 +104,7 @@ def test_fast_trainer_is_deterministic_with_one_thread():
         assert torch.equal(tensor, second.state_dict()[name]), name
 
 
-def test_fast_trainer_keeps_best_epoch_weights():
+def test_fast_trainer_keeps_best_weights():
     # A large step without L2 overfits, so the restored weights are those of the best epoch.
     model, result = _fit_fast(TrainConfig(epochs=30, learning_rate=0.08, l2=0.0, patience=0))
     _, validation, _, _ = _low_rank()
@@ -117,7 +117,10 @@ def test_fast_trainer_keeps_best_epoch_weights():
 def test_backend_choice():
     assert TrainConfig().effective_backend == "fast"
     assert TrainConfig().effective_optimizer == "sgd"
-    assert TrainConfig().effective_learning_rate == DEFAULT_LEARNING_RATE["fast"]
+    assert TrainConfig().effective_learning_rate == DEFAULT_LEARNING_RATE_FAST["none"]
+    assert TrainConfig(target_transform="log1p").effective_learning_rate == \
+        DEFAULT_LEARNING_RATE_FAST["log1p"]
+    assert TrainConfig(backend="torch").effective_learning_rate == DEFAULT_LEARNING_RATE_TORCH
     assert TrainConfig(optimizer="adamax").effective_backend == "torch"
     assert TrainConfig(backend="torch").effective_optimizer == "adamax"
     with pytest.raises(ConfigError, match="fast backend runs SGD"):
@@ -126,7 +129,7 @@ def test_backend_choice():
         TrainConfig(threads=0)
 
 
-def test_fast_backend_restarts_with_smaller_step_on_divergence(caplog):
+def test_divergence_restarts_with_smaller_step(caplog):
     # Raw counts in the hundreds make one SGD step per row with the default step diverge.
     frame = adrec.load_sample().to_frame()
     frame["frequency"] = frame["frequency"] * 10
@@ -138,7 +141,7 @@ def test_fast_backend_restarts_with_smaller_step_on_divergence(caplog):
     assert np.isfinite(recommender.metrics["validation_rmse"])
 
 
-def test_fast_and_torch_backends_reach_similar_error():
+def test_backends_reach_similar_error():
     data = adrec.load_sample()
     errors = {}
     for backend in ("fast", "torch"):

@@ -19,7 +19,12 @@ from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DUPLICATE_POLICIES
 from adrec.errors import AdrecError, UnknownIDError
 from adrec.models import ModelConfig
 from adrec.training import BACKENDS, OBJECTIVES, OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
-from adrec.training.config import DEFAULT_L2, DEFAULT_L2_IALS, DEFAULT_LEARNING_RATE
+from adrec.training.config import (
+    DEFAULT_L2,
+    DEFAULT_L2_IALS,
+    DEFAULT_LEARNING_RATE_FAST,
+    DEFAULT_LEARNING_RATE_TORCH,
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -139,8 +144,10 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                        help="torch backend: the optimizer (default: adamax); giving one selects "
                             "the torch backend")
     group.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate",
-                       help=f"learning rate (default: {DEFAULT_LEARNING_RATE['fast']} for the fast "
-                            f"backend, {DEFAULT_LEARNING_RATE['torch']} for torch with adamax)")
+                       help=f"learning rate (default for the fast backend: "
+                            f"{DEFAULT_LEARNING_RATE_FAST['none']} for raw frequencies, "
+                            f"{DEFAULT_LEARNING_RATE_FAST['log1p']} with --target-transform log1p; "
+                            f"{DEFAULT_LEARNING_RATE_TORCH} for torch with adamax)")
     group.add_argument("--l2", type=float,
                        help="L2 penalty weight on the embeddings and biases of each batch "
                             f"(default: {DEFAULT_L2['none']} for raw frequencies, "

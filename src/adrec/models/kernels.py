@@ -5,12 +5,15 @@ parameters (``tensor.numpy()`` shares memory on the CPU), so there is one model
 definition: a model trained by a kernel is scored by the module and vice versa.
 
 Training is lock-free parallel SGD: threads take blocks of rows and update the
-embeddings of each row's user and interest as they go, without locks. Two threads
-rarely touch the same row at once, and when they do the lost update is harmless
-to convergence. With one thread the pass is sequential and deterministic.
+embeddings of each row's user and interest as they go, without locks. On sparse data
+two threads rarely touch the same row at once, so the few updates lost that way
+barely change the result. With one thread the pass is sequential and deterministic.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -23,7 +26,7 @@ _JIT = dict(nogil=True, fastmath=True, cache=True)
 @njit(parallel=True, **_JIT)
 def sgd_epoch(block_order, block_size, users, interests, targets, user_vectors, interest_vectors,
               user_bias, interest_bias, global_mean, learning_rate, l2, bias_l2):
-    """Run one SGD pass over the rows, in the order of ``block_order``; return the sum of squared errors.
+    """Run one SGD pass over the rows in the order of ``block_order`` and return the sum of squared errors.
 
     Row block ``b`` is ``[b * block_size, (b + 1) * block_size)``. Each row's
     error ``e = target - prediction`` moves the user vector by
@@ -104,18 +107,13 @@ def factorization_arrays(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return user_vectors, interest_vectors, user_bias, interest_bias, float(model.global_mean)
 
 
-class kernel_threads:
-    """Context manager that runs the kernels with ``threads`` threads (None: all cores)."""
-
-    def __init__(self, threads: int | None):
-        self.threads = threads
-        self._previous = None
-
-    def __enter__(self) -> int:
-        self._previous = numba.get_num_threads()
-        if self.threads is not None:
-            numba.set_num_threads(max(1, min(self.threads, numba.config.NUMBA_NUM_THREADS)))
-        return numba.get_num_threads()
-
-    def __exit__(self, *exc_info) -> None:
-        numba.set_num_threads(self._previous)
+@contextmanager
+def kernel_threads(threads: int | None) -> Iterator[int]:
+    """Run the kernels inside the block with ``threads`` threads (None: all cores); yield the count."""
+    previous = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield numba.get_num_threads()
+    finally:
+        numba.set_num_threads(previous)

@@ -215,9 +215,9 @@ class Recommender:
                               checkpoint_path=checkpoint_path)
             return trainer.fit(model, train, validation)
 
-        # One SGD step per row diverges when the targets are large raw counts and the step
-        # size was made for ratings; then start again from the same initialization with a
-        # smaller step, unless the caller chose the step size.
+        # One SGD step per row diverges on large raw counts with a step size made for ratings.
+        # Then training starts again from the same initialization with a smaller step, unless
+        # the caller chose the step size.
         for restart in range(MAX_SGD_RESTARTS + 1):
             try:
                 trainer = SGDTrainer(config, callbacks=callbacks, progress=progress,
@@ -405,6 +405,31 @@ class Recommender:
             users = torch.as_tensor(users, dtype=torch.int64, device=device)
             return model.score_all(users, out=out).cpu().numpy()
 
+    @property
+    def device(self) -> torch.device:
+        """The device the model scores on (see :meth:`to`)."""
+        self._require_fitted()
+        return next(self.model.parameters()).device
+
+    def to(self, device: str | torch.device) -> Recommender:
+        """Move the model to ``device`` (``cpu``, ``cuda``, ``cuda:1``) for scoring; return ``self``.
+
+        Scores come back to the CPU as NumPy arrays whatever the device.
+
+        Raises:
+            ConfigError: the device is invalid or CUDA is not available.
+        """
+        self._require_fitted()
+        try:
+            target = torch.device(device)
+        except (RuntimeError, TypeError) as error:
+            raise ConfigError(f"invalid device {device!r} ({error}); use cpu or cuda") from None
+        if target.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} requested, but CUDA is not available to this torch "
+                              "build; score on cpu or install a CUDA build of torch")
+        self.model.to(target)
+        return self
+
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         """Return raw float32 scores of every interest for each user index, shape (users, interests)."""
         self.model.eval()
@@ -417,10 +442,11 @@ class Recommender:
         with torch.no_grad():
             for start in range(0, len(users), SCORING_BATCH_SIZE):
                 stop = start + SCORING_BATCH_SIZE
-                batch_users = torch.tensor(users[start:stop], dtype=torch.int64)
-                batch_interests = torch.tensor(interests[start:stop], dtype=torch.int64)
+                batch_users = torch.tensor(users[start:stop], dtype=torch.int64, device=self.device)
+                batch_interests = torch.tensor(interests[start:stop], dtype=torch.int64,
+                                               device=self.device)
                 scores = self.model(batch_users, batch_interests)
-                outputs.append(scores.double().numpy())
+                outputs.append(scores.double().cpu().numpy())
         scores = np.concatenate(outputs) if outputs else np.empty(0)
         return self._output(scores)
 
@@ -428,8 +454,9 @@ class Recommender:
         """Return the raw scores of every interest for one user (target scale)."""
         self.model.eval()
         with torch.no_grad():
-            scores = self.model.score_all(torch.tensor([user_index], dtype=torch.int64))
-        return scores[0].double().numpy()
+            scores = self.model.score_all(torch.tensor([user_index], dtype=torch.int64,
+                                                       device=self.device))
+        return scores[0].double().cpu().numpy()
 
     def engaged_rows(self, user_index: int) -> pd.DataFrame:
         """Return the stored rows of one user (by index)."""
@@ -545,7 +572,7 @@ class Recommender:
             exclude = (np.zeros(len(self.users) + 1, dtype=np.int64), np.empty(0, dtype=np.int64))
 
         self.model.eval()
-        buffer = torch.empty(min(batch_size, len(users)), len(self.interests))
+        buffer = torch.empty(min(batch_size, len(users)), len(self.interests), device=self.device)
 
         def score_batch(batch: np.ndarray) -> np.ndarray:
             return self._score_users_with(self.model, batch, out=buffer[:len(batch)])
@@ -602,7 +629,9 @@ class Recommender:
             "history": self.history_,
             "data": self.data_summary,
         }
-        contents = BundleContents(manifest=manifest, weights=self.model.state_dict(),
+        # Bundles hold CPU tensors, so a model scored on a GPU loads anywhere.
+        weights = {name: tensor.cpu() for name, tensor in self.model.state_dict().items()}
+        contents = BundleContents(manifest=manifest, weights=weights,
                                   users=users, interests=interests,
                                   interactions=self.interactions)
         path = save_bundle(path, contents)
@@ -610,8 +639,10 @@ class Recommender:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Recommender:
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> Recommender:
         """Load a bundle written by :meth:`save`; no code in it is executed.
+
+        ``device`` is where the model scores (see :meth:`to`).
 
         Raises:
             BundleError: the bundle is missing, truncated, corrupted or incompatible.
@@ -649,4 +680,4 @@ class Recommender:
         recommender.manifest = manifest
         if not all(math.isfinite(float(t.abs().max())) for t in contents.weights.values() if t.numel()):
             raise BundleError(f"{path}: the weights hold NaN or infinite values; retrain the model")
-        return recommender
+        return recommender.to(device) if torch.device(device).type != "cpu" else recommender

@@ -18,10 +18,12 @@ TARGET_TRANSFORMS = ("none", "log1p")
 # benchmarks/choose_defaults.py, and for implicit-feedback ALS, by benchmarks/choose_ials_defaults.py.
 DEFAULT_L2 = {"none": 0.1, "log1p": 0.05}
 DEFAULT_L2_IALS = 0.3
-# Defaults of each backend when TrainConfig.learning_rate is None. The fast backend's
-# step size and bias L2 come from the grid in benchmarks/choose_defaults.py.
-DEFAULT_LEARNING_RATE = {"torch": 0.01, "fast": 0.01}
-DEFAULT_BIAS_L2_FAST = 0.02
+# Step sizes when TrainConfig.learning_rate is None: Adamax's for the torch backend, and
+# SGD's for the fast backend per target transform, as is its bias L2 when bias_l2 is None.
+# The fast backend's values are the best of the grid of benchmarks/choose_fast_defaults.py.
+DEFAULT_LEARNING_RATE_TORCH = 0.01
+DEFAULT_LEARNING_RATE_FAST = {"none": 0.01, "log1p": 0.02}
+DEFAULT_BIAS_L2_FAST = {"none": 0.02, "log1p": 0.1}
 
 
 @dataclass
@@ -45,7 +47,8 @@ class TrainConfig:
         optimizer: the ``torch`` backend's optimizer: ``adamax`` (its default),
             ``adam``, ``adagrad`` or ``sgd``. The ``fast`` backend runs SGD.
         learning_rate: step size of the optimizer; None picks
-            :data:`DEFAULT_LEARNING_RATE` for the backend.
+            :data:`DEFAULT_LEARNING_RATE_TORCH` or
+            :data:`DEFAULT_LEARNING_RATE_FAST` for the target transform.
         l2: weight of the L2 penalty on the embeddings and biases of each batch.
             None picks :data:`DEFAULT_L2` for the target transform: 0.1 for raw
             frequencies, 0.05 for log1p targets, the best of a measured grid on
@@ -181,21 +184,25 @@ class TrainConfig:
         return self.learning_rate_for(self.effective_backend)
 
     def optimizer_for(self, backend: str) -> str:
-        """The optimizer ``backend`` runs: ``optimizer``, or SGD (fast) or Adamax (torch)."""
+        """Return the optimizer ``backend`` runs: ``optimizer``, or SGD (fast) or Adamax (torch)."""
         if self.optimizer is not None:
             return self.optimizer
         return "sgd" if backend == "fast" else "adamax"
 
     def learning_rate_for(self, backend: str) -> float:
-        """The step size ``backend`` uses: ``learning_rate``, or its default."""
+        """Return the step size ``backend`` uses: ``learning_rate``, or its default."""
         if self.learning_rate is not None:
             return self.learning_rate
-        return DEFAULT_LEARNING_RATE[backend]
+        if backend == "fast":
+            return DEFAULT_LEARNING_RATE_FAST[self.target_transform]
+        return DEFAULT_LEARNING_RATE_TORCH
 
     @property
     def effective_bias_l2(self) -> float:
         """L2 weight on the biases of the fast backend (the torch backend uses ``l2`` for all)."""
-        return DEFAULT_BIAS_L2_FAST if self.bias_l2 is None else self.bias_l2
+        if self.bias_l2 is not None:
+            return self.bias_l2
+        return DEFAULT_BIAS_L2_FAST[self.target_transform]
 
     @property
     def effective_l2(self) -> float:

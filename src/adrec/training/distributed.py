@@ -2,7 +2,7 @@
 
 A run launched by ``torchrun`` gets ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and
 ``MASTER_PORT`` in its environment. :func:`init_from_environment` joins the process
-group (gloo on the CPU, NCCL on CUDA). Every process then holds the whole model and
+group (gloo on the CPU, NCCL on CUDA). Every process then keeps the whole model and
 the whole data set, shuffles it with the same seed and trains on its own share of
 each epoch:
 

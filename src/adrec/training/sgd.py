@@ -1,11 +1,11 @@
 """The fast training path for matrix factorization: compiled lock-free SGD on the CPU.
 
-It minimizes the same loss as :class:`Trainer`, the squared error plus L2 on the
-rows each example touches, but with one SGD step per row instead of a mini-batch
-optimizer step, in a compiled kernel that updates only the two embedding rows and
-two biases a row touches. See :mod:`adrec.models.kernels`.
+It minimizes the same loss as :class:`Trainer`: the squared error plus L2 on the
+rows each example touches. It takes one SGD step per row instead of a mini-batch
+optimizer step. A compiled kernel updates only the two embedding rows and two
+biases of that row (see :mod:`adrec.models.kernels`).
 
-Data is shuffled once into contiguous arrays; every epoch then visits small blocks
+Data is shuffled once into contiguous arrays. Every epoch then visits small blocks
 of rows in a fresh random order, which costs almost nothing and keeps reads
 sequential.
 """
