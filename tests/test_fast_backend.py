@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -139,6 +141,11 @@ def test_divergence_restarts_with_smaller_step(caplog):
         recommender.fit(data, progress=False)
     assert "starting again with learning rate" in caplog.text
     assert np.isfinite(recommender.metrics["validation_rmse"])
+    step = recommender.metrics["learning_rate"]
+    assert step < 0.01
+    # The refit starts with the step that worked, so only the first run restarts.
+    restarts = round(math.log(0.01 / step, 4))
+    assert caplog.text.count("starting again") == restarts
 
 
 def test_backends_reach_similar_error():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from adrec.data.tables import FrequencyColumns, id_column_as_text, row_location
 from adrec.errors import DataValidationError
@@ -78,10 +79,13 @@ def parse_frequency(values: pd.Series, path: Path, column: str,
         numbers = values.astype("float64").to_numpy()
         text = values
     else:
-        text = values.astype(str).str.strip()
-        numbers = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
-        not_numeric = np.isnan(numbers) & ~text.str.lower().isin(["nan", "", "na", "null", "none"])
-        not_numeric = not_numeric.to_numpy()
+        # Parse each distinct text once: counts repeat the same few values many times.
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        text = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.strip()
+        unique_numbers = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
+        unique_missing = text.str.lower().isin(["nan", "", "na", "null", "none"]).to_numpy()
+        numbers = unique_numbers[codes]
+        not_numeric = (np.isnan(unique_numbers) & ~unique_missing)[codes]
         if not_numeric.any():
             raise _bad_row_error(path, column, not_numeric, values, "which is not a number",
                                  "frequency must be a finite number >= 0", header_lines)
@@ -111,6 +115,12 @@ def parse_timestamp(values: pd.Series, path: Path, column: str,
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = pd.to_datetime(values, utc=True)
     else:
+        if pd.api.types.is_string_dtype(values):
+            # Whole Unix seconds in text, the common case, convert in one pass without copies.
+            try:
+                return values.astype("int64[pyarrow]").to_numpy(np.int64)
+            except (ValueError, TypeError, pa.ArrowException):
+                pass
         numbers = pd.to_numeric(values, errors="coerce")
         if not numbers.isna().any():
             return numbers.astype("float64").round().astype("int64").to_numpy()
@@ -122,6 +132,22 @@ def parse_timestamp(values: pd.Series, path: Path, column: str,
                              "use ISO 8601 (2024-05-31T12:00:00) or Unix seconds", header_lines)
     seconds = (parsed - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
     return seconds.astype("int64").to_numpy()
+
+
+def _has_repeated_pairs(clean: pd.DataFrame) -> bool:
+    """Return True when a (user, interest) pair occurs twice, checked on sorted integer keys.
+
+    Sorting one integer key per row needs far less memory than hashing pairs of
+    IDs, and most logs have no repeated pairs, so the full check rarely runs.
+    """
+    users, interests = clean["user_id"], clean["interest_id"]
+    if not (isinstance(users.dtype, pd.CategoricalDtype)
+            and isinstance(interests.dtype, pd.CategoricalDtype)):
+        return bool(clean.duplicated(["user_id", "interest_id"]).any())
+    keys = (users.cat.codes.to_numpy().astype(np.int64) * len(interests.cat.categories)
+            + interests.cat.codes.to_numpy())
+    keys.sort()
+    return bool((keys[1:] == keys[:-1]).any())
 
 
 def clean_frequency_table(
@@ -178,9 +204,9 @@ def clean_frequency_table(
     report.rows_read += len(clean)
     report.duplicate_policy = duplicates
 
-    duplicated = clean.duplicated(["user_id", "interest_id"], keep=False).to_numpy()
-    if not duplicated.any():
+    if not _has_repeated_pairs(clean):
         return clean
+    duplicated = clean.duplicated(["user_id", "interest_id"], keep=False).to_numpy()
 
     extra_rows = int(clean.duplicated(["user_id", "interest_id"]).sum())
     if columns.frequency is None:

@@ -80,6 +80,8 @@ class Recommender:
         self.manifest: dict = {}
         self._engaged_indptr = np.zeros(1, dtype=np.int64)
         self._init_from = self._init_data = None
+        # The fast backend's step size after a restart for divergence, while fit() runs.
+        self._sgd_learning_rate: float | None = None
 
     def __repr__(self) -> str:
         if self.model is None:
@@ -143,6 +145,7 @@ class Recommender:
 
         global_mean = float(train.targets.mean())
         self._init_from, self._init_data = init_from, data
+        self._sgd_learning_rate = None
         self.model = self._new_model(data, global_mean)
         if init_from is not None:
             self._copy_embeddings_from(init_from, data)
@@ -178,7 +181,9 @@ class Recommender:
             self.metrics["refit_epochs"] = result.best_epoch
 
         self.metrics["fit_seconds"] = time.perf_counter() - started
-        self._init_from = self._init_data = None
+        if self._sgd_learning_rate is not None:
+            self.metrics["learning_rate"] = self._sgd_learning_rate
+        self._init_from = self._init_data = self._sgd_learning_rate = None
         self.data_summary = data.summary()
         logger.info("fitted: best_epoch=%d validation_rmse=%s validation_ndcg@10=%s",
                     result.best_epoch, self.metrics.get("validation_rmse"),
@@ -217,7 +222,9 @@ class Recommender:
 
         # One SGD step per row diverges on large raw counts with a step size made for ratings.
         # Then training starts again from the same initialization with a smaller step, unless
-        # the caller chose the step size.
+        # the caller chose the step size. The refit reuses the step that worked.
+        if self._sgd_learning_rate is not None:
+            config = dataclasses.replace(config, learning_rate=self._sgd_learning_rate)
         for restart in range(MAX_SGD_RESTARTS + 1):
             try:
                 trainer = SGDTrainer(config, callbacks=callbacks, progress=progress,
@@ -231,6 +238,7 @@ class Recommender:
                                "--learning-rate, or train on --target-transform log1p)", error,
                                smaller)
                 config = dataclasses.replace(config, learning_rate=smaller)
+                self._sgd_learning_rate = smaller
                 self._reinitialize(model)
         raise AssertionError("unreachable")
 
