@@ -47,6 +47,18 @@ def test_score_all_matches_pairwise_forward(use_bias):
         assert torch.allclose(all_scores[row], pairwise, atol=1e-6)
 
 
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_score_all_users_matches_forward(use_bias):
+    model = _model(use_bias)
+    interests = torch.tensor([1, 6])
+    n_users = model.n_users
+    all_scores = model.score_all_users(interests)
+    assert all_scores.shape == (2, n_users)
+    for row, interest in enumerate(interests):
+        pairwise = model(torch.arange(n_users), interest.repeat(n_users))
+        assert torch.allclose(all_scores[row], pairwise, atol=1e-6)
+
+
 def test_l2_penalty_of_batch_rows():
     model = _model()
     users, interests = torch.tensor([1, 1]), torch.tensor([2, 3])

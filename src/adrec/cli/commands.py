@@ -18,6 +18,7 @@ from adrec.data import InteractionData, load_data, load_sample, split_data
 from adrec.data.synthetic import SyntheticSpec, write_synthetic
 from adrec.errors import ConfigError
 from adrec.evaluation import evaluate
+from adrec.export import export_audiences, export_embeddings, export_format, export_recommendations
 from adrec.models import ModelConfig
 from adrec.persistence import check_bundle_destination
 from adrec.recommendation import Recommender, reference_configs
@@ -281,12 +282,57 @@ def run_history(arguments: argparse.Namespace) -> None:
 
 
 def run_recommend(arguments: argparse.Namespace) -> None:
+    if arguments.attribute and not arguments.fallback:
+        raise ConfigError("--attribute describes an unknown user for --fallback; add --fallback")
     recommender = Recommender.load(arguments.model)
     result = recommender.recommend(arguments.user, arguments.k,
-                                   exclude_seen=not arguments.include_seen)
+                                   exclude_seen=not arguments.include_seen,
+                                   fallback=arguments.fallback,
+                                   attributes=dict(arguments.attribute) or None)
+    if "fallback" in result.attrs:
+        print(f"adrec: note: fallback {result.attrs['fallback']}: {result.attrs['reason']}",
+              file=sys.stderr)
+        emit(result, arguments.format, title=f"User {arguments.user}: popular interests (fallback)")
+        return
     listing = "ranked interests" if arguments.include_seen else \
         "recommended interests not engaged with yet"
     emit(result, arguments.format, title=f"User {arguments.user}: {listing}")
+
+
+def run_audience(arguments: argparse.Namespace) -> None:
+    recommender = Recommender.load(arguments.model)
+    result = recommender.audience(arguments.interest, arguments.k,
+                                  exclude_engaged=not arguments.include_engaged)
+    who = "users" if arguments.include_engaged else "users who have not engaged with it yet"
+    emit(result, arguments.format,
+         title=f"Interest {arguments.interest}: audience, the {who} most likely to engage")
+
+
+def run_similar(arguments: argparse.Namespace) -> None:
+    recommender = Recommender.load(arguments.model)
+    if arguments.users:
+        result = recommender.similar_users(arguments.id, arguments.k)
+        title = f"User {arguments.id}: most similar users (cosine of embeddings)"
+    else:
+        result = recommender.similar_interests(arguments.id, arguments.k)
+        title = f"Interest {arguments.id}: most similar interests (cosine of embeddings)"
+    emit(result, arguments.format, title=title)
+
+
+def run_export(arguments: argparse.Namespace) -> None:
+    export_format(arguments.out)  # reject a bad extension before loading the model
+    recommender = Recommender.load(arguments.model)
+    started = time.perf_counter()
+    if arguments.kind == "recommendations":
+        rows = export_recommendations(recommender, arguments.out, arguments.k or 20,
+                                      progress=arguments.progress)
+    elif arguments.kind == "audiences":
+        rows = export_audiences(recommender, arguments.out, arguments.k or 1000,
+                                progress=arguments.progress)
+    else:
+        rows = export_embeddings(recommender, arguments.out, progress=arguments.progress)
+    say(f"Wrote {rows:,} rows of {arguments.kind} to {arguments.out} in "
+        f"{time.perf_counter() - started:.1f} s.")
 
 
 def run_predict(arguments: argparse.Namespace) -> None:

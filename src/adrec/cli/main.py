@@ -17,6 +17,7 @@ from adrec.cli.output import FORMATS
 from adrec.data.split import SPLIT_METHODS
 from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DUPLICATE_POLICIES
 from adrec.errors import AdrecError, UnknownIDError
+from adrec.export import EXPORT_KINDS
 from adrec.models import ModelConfig
 from adrec.training import BACKENDS, OBJECTIVES, OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
 from adrec.training.config import (
@@ -81,6 +82,14 @@ def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="output format: an aligned table for people, csv or json for "
                              "scripts (default: table)")
+
+
+def _attribute(text: str) -> tuple[str, str]:
+    """Parse ``NAME=VALUE``."""
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, such as region=north, got {text!r}")
+    return name, value
 
 
 def _add_user_query(parser: argparse.ArgumentParser) -> None:
@@ -245,7 +254,56 @@ def build_parser() -> argparse.ArgumentParser:
     _add_user_query(recommend)
     recommend.add_argument("--include-seen", action="store_true",
                            help="also rank interests the user already engaged with")
+    recommend.add_argument("--fallback", action="store_true",
+                           help="for a user the model does not know, list the interests engaged "
+                                "by the most users (within the segment of --attribute), flagged "
+                                "as a fallback, instead of failing")
+    recommend.add_argument("--attribute", action="append", type=_attribute, default=[],
+                           metavar="NAME=VALUE",
+                           help="with --fallback: a users-table attribute of the unknown user, "
+                                "such as region=north; repeat for several")
     recommend.set_defaults(handler=commands.run_recommend)
+
+    audience = subcommands.add_parser(
+        "audience", help="the users most likely to engage with an interest (lookalikes)",
+        description="Rank the users most likely to engage with an interest they have not "
+                    "engaged with yet, best first, with their attributes: an audience for ad "
+                    "targeting.")
+    audience.add_argument("model", metavar="MODEL", help="model bundle folder")
+    audience.add_argument("interest", metavar="INTEREST", help="interest ID, exactly as in the data")
+    audience.add_argument("-k", type=positive_int, default=1000,
+                          help="number of users (default: 1000)")
+    audience.add_argument("--include-engaged", action="store_true",
+                          help="also rank users who already engaged with the interest")
+    _add_format(audience)
+    audience.set_defaults(handler=commands.run_audience)
+
+    similar = subcommands.add_parser(
+        "similar", help="the interests (or users) nearest to one in embedding space",
+        description="List the interests nearest to an interest, or with --users the users "
+                    "nearest to a user, by cosine similarity of their embeddings.")
+    similar.add_argument("model", metavar="MODEL", help="model bundle folder")
+    similar.add_argument("id", metavar="ID", help="interest ID, or user ID with --users")
+    similar.add_argument("-k", type=positive_int, default=20, help="number of neighbours (default: 20)")
+    similar.add_argument("--users", action="store_true", help="ID is a user: list similar users")
+    _add_format(similar)
+    similar.set_defaults(handler=commands.run_similar)
+
+    export = subcommands.add_parser(
+        "export", help="write every user's recommendations, every audience, or the embeddings",
+        description="Write a bulk export for ad platforms, as Parquet or CSV by OUT's extension, "
+                    "in chunks with bounded memory and atomically (a crash leaves no half file). "
+                    "recommendations: every user's top -k interests not engaged with yet; "
+                    "audiences: every interest's top -k users who have not engaged with it; "
+                    "embeddings: every user and interest vector with its ID (and bias).")
+    export.add_argument("model", metavar="MODEL", help="model bundle folder")
+    export.add_argument("kind", choices=EXPORT_KINDS, help="what to export")
+    export.add_argument("out", metavar="OUT", help="file to write, .parquet or .csv")
+    export.add_argument("-k", type=positive_int,
+                        help="list length (default: 20 for recommendations, 1000 for audiences)")
+    export.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show a progress bar (default: when stderr is a terminal)")
+    export.set_defaults(handler=commands.run_export)
 
     predict = subcommands.add_parser(
         "predict", help="predicted frequency of one (user, interest) pair",

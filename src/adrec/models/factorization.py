@@ -61,6 +61,16 @@ class MatrixFactorization(nn.Module):
             scores += self.user_bias(users) + self.interest_bias.weight.T + self.global_mean
         return scores
 
+    def score_all_users(self, interests: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Score every user for each interest in ``interests``; returns shape (batch, n_users).
+
+        The transpose of :meth:`score_all`, for finding the audience of an interest.
+        """
+        scores = torch.matmul(self.interest_embedding(interests), self.user_embedding.weight.T, out=out)
+        if self.use_bias:
+            scores += self.interest_bias(interests) + self.user_bias.weight.T + self.global_mean
+        return scores
+
     def l2_penalty(self, users: torch.Tensor, interests: torch.Tensor) -> torch.Tensor:
         """Return the mean squared norm of the parameters a batch touches.
 

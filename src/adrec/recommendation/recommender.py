@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from adrec.evaluation.baselines import BiasOnly, global_mean_rmse, popularity_sc
 from adrec.evaluation.ranking import evaluate_ranking
 from adrec.models import ModelConfig, build_model
 from adrec.persistence import BundleContents, bundle_hash, load_bundle, read_manifest, save_bundle
-from adrec.recommendation.ranking import top_k, top_k_lists
+from adrec.recommendation.ranking import interest_lists, top_k, top_k_lists
 from adrec.training import ALSTrainer, SGDTrainer, TargetTransform, TrainConfig, Trainer, TrainingArrays
 from adrec.training.trainer import EpochCallback
 
@@ -82,6 +82,7 @@ class Recommender:
         self._init_from = self._init_data = None
         # The fast backend's step size after a restart for divergence, while fit() runs.
         self._sgd_learning_rate: float | None = None
+        self._users_by_interest: tuple[np.ndarray, np.ndarray] | None = None
 
     def __repr__(self) -> str:
         if self.model is None:
@@ -382,6 +383,7 @@ class Recommender:
         if not sorted_by_user:
             frame = frame.sort_values(["user_index", "interest_index"], kind="stable")
         self.interactions = frame.reset_index(drop=True)
+        self._users_by_interest = None
         counts = np.bincount(self.interactions["user_index"].to_numpy(), minlength=len(self.users))
         self._engaged_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
@@ -530,7 +532,9 @@ class Recommender:
         })
         return self._with_attributes(frame, interests)
 
-    def recommend(self, user_id: str, k: int = 20, exclude_seen: bool = True) -> pd.DataFrame:
+    def recommend(self, user_id: str, k: int = 20, exclude_seen: bool = True, *,
+                  fallback: bool = False,
+                  attributes: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Return the ``k`` best interests for a user, best first, with their attributes.
 
         Interests the user engaged with (any stored row, validation rows
@@ -541,8 +545,16 @@ class Recommender:
         Columns: ``rank``, ``interest_id``, ``predicted_frequency`` (``score``
         for ranking models), then the
         interest's display attributes.
+
+        An unknown user raises :class:`UnknownIDError`, unless ``fallback`` is
+        true: then the answer is :meth:`popular` within the segment that
+        ``attributes`` describes, and the frame's ``attrs`` say so.
         """
         self._require_fitted()
+        if fallback and user_id not in self.users:
+            frame = self.popular(k, attributes)
+            frame.attrs["reason"] = f"unknown user {user_id!r}: {frame.attrs['reason']}"
+            return frame
         user = self.users.index_of(user_id)
         scores = self._score_user(user)
         seen = self.engaged_rows(user)["interest_index"].to_numpy() if exclude_seen else None
@@ -599,6 +611,159 @@ class Recommender:
                 self.score_column: self.predict_indices(batch_users, interests),
             })
             yield self._with_attributes(frame, interests)
+
+    # ------------------------------------------------------------ targeting
+
+    def _engaged_users(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the users of each interest as ``(indptr, indices)``, built on first use."""
+        if self._users_by_interest is None:
+            self._users_by_interest = interest_lists(
+                self.interactions["interest_index"].to_numpy(np.int64),
+                self.interactions["user_index"].to_numpy(np.int64), len(self.interests))
+        return self._users_by_interest
+
+    def user_display_columns(self) -> list[str]:
+        """Return the user attribute columns shown beside audiences and similar users."""
+        return [str(c) for c in self.user_attributes.columns][:MAX_DISPLAY_COLUMNS]
+
+    def _with_user_attributes(self, frame: pd.DataFrame, user_indices: np.ndarray) -> pd.DataFrame:
+        for column in self.user_display_columns():
+            frame[column] = self.user_attributes[column].iloc[user_indices].to_numpy()
+        return frame
+
+    def audience(self, interest_id: str, k: int = 1000, exclude_engaged: bool = True) -> pd.DataFrame:
+        """Return the ``k`` users most likely to engage with an interest, best first.
+
+        This is lookalike targeting: users who already engaged with the interest
+        (any stored row) are left out unless ``exclude_engaged`` is false.
+
+        Columns: ``rank``, ``user_id``, ``predicted_frequency`` (``score`` for
+        ranking models), then up to three user attribute columns.
+
+        Raises:
+            UnknownIDError: the interest is not in the training data.
+        """
+        frame = next(self.audience_batches([interest_id], k, exclude_engaged))
+        return frame.drop(columns=["interest_id"])
+
+    def audience_batches(self, interest_ids: Sequence[str] | None = None, k: int = 1000,
+                         exclude_engaged: bool = True,
+                         batch_size: int = 64) -> Iterator[pd.DataFrame]:
+        """Yield the audiences of many interests, ``batch_size`` interests per frame.
+
+        ``interest_ids=None`` means every interest. Each frame has an
+        ``interest_id`` column, then the columns of :meth:`audience`. Memory is
+        bounded by one batch of scores (``batch_size`` x users).
+        """
+        self._require_fitted()
+        interests = np.arange(len(self.interests)) if interest_ids is None \
+            else self.interests.indices_of(interest_ids)
+        if exclude_engaged:
+            exclude = self._engaged_users()
+        else:
+            exclude = (np.zeros(len(self.interests) + 1, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+        self.model.eval()
+        buffer = torch.empty(min(batch_size, len(interests)), len(self.users), device=self.device)
+
+        def score_batch(batch: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                batch = torch.as_tensor(batch, dtype=torch.int64, device=self.device)
+                return self.model.score_all_users(batch, out=buffer[:len(batch)]).cpu().numpy()
+
+        for start in range(0, len(interests), batch_size):
+            batch = np.asarray(interests[start:start + batch_size], dtype=np.int64)
+            lists = top_k_lists(score_batch, batch, k, exclude, batch_size=len(batch))
+            lengths = np.array([len(chosen) for chosen in lists], dtype=np.int64)
+            users = np.concatenate(lists) if len(lists) else np.empty(0, dtype=np.int64)
+            batch_interests = np.repeat(batch, lengths)
+            frame = pd.DataFrame({
+                "interest_id": self.interests.ids[batch_interests],
+                "rank": np.concatenate([np.arange(1, n + 1) for n in lengths]) if len(lengths)
+                else np.empty(0, dtype=np.int64),
+                "user_id": self.users.ids[users],
+                self.score_column: self.predict_indices(users, batch_interests),
+            })
+            yield self._with_user_attributes(frame, users)
+
+    def similar_interests(self, interest_id: str, k: int = 20) -> pd.DataFrame:
+        """Return the ``k`` interests nearest to one in embedding space (cosine), best first.
+
+        Columns: ``rank``, ``interest_id``, ``similarity`` (cosine, -1 to 1), then
+        the interest's display attributes. The interest itself is left out.
+        """
+        self._require_fitted()
+        chosen, similarity = self._nearest(self.model.interest_embedding.weight,
+                                           self.interests.index_of(interest_id), k)
+        frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
+                              "interest_id": self.interests.ids[chosen], "similarity": similarity})
+        return self._with_attributes(frame, chosen)
+
+    def similar_users(self, user_id: str, k: int = 20) -> pd.DataFrame:
+        """Return the ``k`` users nearest to one in embedding space (cosine), best first.
+
+        Columns: ``rank``, ``user_id``, ``similarity``, then up to three user
+        attribute columns. The user itself is left out.
+        """
+        self._require_fitted()
+        chosen, similarity = self._nearest(self.model.user_embedding.weight,
+                                           self.users.index_of(user_id), k)
+        frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
+                              "user_id": self.users.ids[chosen], "similarity": similarity})
+        return self._with_user_attributes(frame, chosen)
+
+    @staticmethod
+    def _nearest(vectors: torch.Tensor, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ``k`` rows of ``vectors`` with the highest cosine to ``row``, and the cosines."""
+        with torch.no_grad():
+            norms = vectors.norm(dim=1).clamp_min(1e-12)
+            cosines = (vectors @ vectors[row]) / (norms * norms[row])
+        cosines = cosines.double().cpu().numpy()
+        chosen = top_k(cosines, k, np.array([row]))
+        return chosen, cosines[chosen]
+
+    def popular(self, k: int = 20, attributes: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Return the ``k`` interests engaged by the most users, overall or within a segment.
+
+        ``attributes`` (for example ``{"region": "north", "age_band": "25-34"}``)
+        restricts the count to users whose attribute columns have those values.
+        A segment without users falls back to all users. The frame's
+        ``attrs`` give ``fallback`` (``"popular"``) and ``reason``.
+
+        Columns: ``rank``, ``interest_id``, ``engaged_users`` (the count), then
+        the interest's display attributes.
+
+        Raises:
+            ConfigError: an attribute is not a column of the users table.
+        """
+        self._require_fitted()
+        users_in_segment, segment = None, "all users"
+        if attributes:
+            unknown = [name for name in attributes if name not in self.user_attributes.columns]
+            if unknown:
+                raise ConfigError(f"unknown user attribute {unknown[0]!r}; the users table has "
+                                  f"{[str(c) for c in self.user_attributes.columns]}")
+            match = np.ones(len(self.users), dtype=bool)
+            for name, value in attributes.items():
+                match &= self.user_attributes[name].astype(str).to_numpy() == str(value)
+            description = ", ".join(f"{name}={value}" for name, value in attributes.items())
+            if match.any():
+                users_in_segment = match
+                segment = f"{int(match.sum()):,} users with {description}"
+            else:
+                segment = f"all users (no user has {description})"
+
+        rows = self.interactions["interest_index"].to_numpy(np.int64)
+        if users_in_segment is not None:
+            rows = rows[users_in_segment[self.interactions["user_index"].to_numpy()]]
+        counts = np.bincount(rows, minlength=len(self.interests))
+        chosen = top_k(counts, k)
+        frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
+                              "interest_id": self.interests.ids[chosen],
+                              "engaged_users": counts[chosen]})
+        frame = self._with_attributes(frame, chosen)
+        frame.attrs.update(fallback="popular", reason=f"most engaged interests among {segment}")
+        return frame
 
     # ------------------------------------------------------------- persistence
 
