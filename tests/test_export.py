@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_adrec
 
 import adrec
 from adrec.errors import ConfigError
 from adrec.export import export_audiences, export_embeddings, export_recommendations, write_frames
+from conftest import run_adrec
 
 
 @pytest.fixture(scope="module")

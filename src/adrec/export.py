@@ -45,7 +45,7 @@ def export_format(path: str | Path) -> str:
 
 def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, total: int | None = None,
                  unit: str = "rows", progress: bool | None = None) -> int:
-    """Write frames of equal columns to one Parquet or CSV file atomically; return the row count.
+    """Write frames of equal columns to one Parquet or CSV file atomically and return the row count.
 
     ``total`` and ``unit`` describe the progress bar, which advances by each
     frame's ``len`` unless the frame carries ``attrs["units"]``.
@@ -75,7 +75,8 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, total: int | 
             if writer is not None:
                 writer.close()
         if writer is None and fmt == "parquet":
-            raise ConfigError("nothing to export: the model has no rows of this kind")
+            raise ConfigError(f"{path}: nothing to export, because the model has no rows of this "
+                              "kind; check the model bundle")
     logger.info("wrote %s rows to %s", f"{rows:,}", path)
     return rows
 

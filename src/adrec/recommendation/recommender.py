@@ -547,8 +547,8 @@ class Recommender:
         interest's display attributes.
 
         An unknown user raises :class:`UnknownIDError`, unless ``fallback`` is
-        true: then the answer is :meth:`popular` within the segment that
-        ``attributes`` describes, and the frame's ``attrs`` say so.
+        true. Then the result is :meth:`popular` within the segment that
+        ``attributes`` describes, and the frame's ``attrs`` flag it.
         """
         self._require_fitted()
         if fallback and user_id not in self.users:
@@ -741,8 +741,8 @@ class Recommender:
         if attributes:
             unknown = [name for name in attributes if name not in self.user_attributes.columns]
             if unknown:
-                raise ConfigError(f"unknown user attribute {unknown[0]!r}; the users table has "
-                                  f"{[str(c) for c in self.user_attributes.columns]}")
+                raise ConfigError(f"unknown user attribute {unknown[0]!r}; use one of the users "
+                                  f"table's columns {[str(c) for c in self.user_attributes.columns]}")
             match = np.ones(len(self.users), dtype=bool)
             for name, value in attributes.items():
                 match &= self.user_attributes[name].astype(str).to_numpy() == str(value)
