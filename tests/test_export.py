@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,14 @@ def test_cli_fallback_flags_and_strict_fails(bundle: Path, tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert "fallback popular: unknown user 'ghost'" in done.stderr
     assert "users with region=capital" in done.stderr
+
+    done = run_adrec("recommend", bundle, "ghost", "-k", "2", "--fallback", "--format", "json",
+                     cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["fallback"] == "popular"
+    assert "unknown user 'ghost'" in document["reason"]
+    assert len(document["recommendations"]) == 2
 
     done = run_adrec("recommend", bundle, "ghost", cwd=tmp_path, timeout=120)
     assert done.returncode == 3

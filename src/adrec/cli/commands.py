@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from adrec.atomic import atomic_directory, atomic_file
-from adrec.cli.output import emit
+from adrec.cli.output import emit, frame_records
 from adrec.data import InteractionData, load_data, load_sample, split_data
 from adrec.data.synthetic import SyntheticSpec, write_synthetic
 from adrec.errors import ConfigError
@@ -292,7 +292,13 @@ def run_recommend(arguments: argparse.Namespace) -> None:
     if "fallback" in result.attrs:
         print(f"adrec: note: fallback {result.attrs['fallback']}: {result.attrs['reason']}",
               file=sys.stderr)
-        emit(result, arguments.format, title=f"User {arguments.user}: popular interests (fallback)")
+        if arguments.format == "json":
+            # JSON readers get the flag in the document itself, beside the list.
+            emit({"fallback": result.attrs["fallback"], "reason": result.attrs["reason"],
+                  "recommendations": frame_records(result)}, "json")
+        else:
+            emit(result, arguments.format,
+                 title=f"User {arguments.user}: popular interests (fallback)")
         return
     listing = "ranked interests" if arguments.include_seen else \
         "recommended interests not engaged with yet"
