@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
+import os
 import sys
 import tempfile
 import time
@@ -479,3 +481,25 @@ def run_generate(arguments: argparse.Namespace) -> None:
         f"{report.interests_with_rows:,} interests; {report.in_segment_share:.0%} of rows in the "
         f"user's own segment) to {out} in {time.perf_counter() - started:.1f} s.")
     say(f"Next: adrec split {out} SPLITS, or adrec train {out} --out MODEL")
+
+
+def run_serve(arguments: argparse.Namespace) -> None:
+    """Load the bundle and serve it with uvicorn until interrupted."""
+    import torch
+    import uvicorn
+
+    from adrec.server import check_exposure, create_app
+
+    token = arguments.admin_token or os.environ.get("ADREC_ADMIN_TOKEN") or None
+    if not arguments.quiet:
+        # One line per request and per error, with the IDs in the path or body.
+        logging.getLogger("adrec.server").setLevel(logging.INFO)
+    check_exposure(arguments.host, token)
+    torch.set_num_threads(arguments.torch_threads)
+    app = create_app(arguments.model, admin_token=token)
+    identity = app.state.holder.current.identity
+    print(f"adrec: serving {arguments.model} (bundle {identity['bundle_hash']}, "
+          f"{identity['users']:,} users, {identity['interests']:,} interests) on "
+          f"http://{arguments.host}:{arguments.port}", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level="warning",
+                access_log=False)

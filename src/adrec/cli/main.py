@@ -289,6 +289,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(similar)
     similar.set_defaults(handler=commands.run_similar)
 
+    serve = subcommands.add_parser(
+        "serve", help="answer recommendations, predictions and audiences over HTTP",
+        description="Serve a model bundle over HTTP (FastAPI run by uvicorn): recommendations, "
+                    "history, predictions, audiences and similar interests and users, with the "
+                    "OpenAPI schema at /openapi.json and interactive docs at /docs. POST "
+                    "/admin/reload loads the bundle again from MODEL and swaps it in only if it "
+                    "loads cleanly.")
+    serve.add_argument("model", metavar="MODEL", help="model bundle folder")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--admin-token",
+                       help="token that POST /admin/reload requires as 'Authorization: Bearer "
+                            "TOKEN' (default: $ADREC_ADMIN_TOKEN; required beyond 127.0.0.1)")
+    serve.add_argument("--torch-threads", type=positive_int, default=1,
+                       help="threads each request's scoring uses; requests already run in "
+                            "parallel (default: 1)")
+    serve.set_defaults(handler=commands.run_serve)
+
     export = subcommands.add_parser(
         "export", help="write every user's recommendations, every audience, or the embeddings",
         description="Write a bulk export for ad platforms, as Parquet or CSV by OUT's extension, "

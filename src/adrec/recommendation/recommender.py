@@ -534,7 +534,10 @@ class Recommender:
 
     def recommend(self, user_id: str, k: int = 20, exclude_seen: bool = True, *,
                   fallback: bool = False,
-                  attributes: Mapping[str, str] | None = None) -> pd.DataFrame:
+                  attributes: Mapping[str, str] | None = None,
+                  include: Sequence[str] | None = None,
+                  exclude: Sequence[str] | None = None,
+                  categories: Sequence[str] | None = None) -> pd.DataFrame:
         """Return the ``k`` best interests for a user, best first, with their attributes.
 
         Interests the user engaged with (any stored row, validation rows
@@ -549,15 +552,23 @@ class Recommender:
         An unknown user raises :class:`UnknownIDError`, unless ``fallback`` is
         true. Then the result is :meth:`popular` within the segment that
         ``attributes`` describes, and the frame's ``attrs`` flag it.
+
+        Filters: ``include`` ranks only those interests (each must be known),
+        ``exclude`` leaves those out (unknown IDs are ignored), and
+        ``categories`` keeps interests whose ``category`` attribute is one of them.
         """
         self._require_fitted()
+        allowed = self._allowed_interests(include, exclude, categories)
         if fallback and user_id not in self.users:
-            frame = self.popular(k, attributes)
+            frame = self.popular(k, attributes, allowed=allowed)
             frame.attrs["reason"] = f"unknown user {user_id!r}: {frame.attrs['reason']}"
             return frame
         user = self.users.index_of(user_id)
         scores = self._score_user(user)
-        seen = self.engaged_rows(user)["interest_index"].to_numpy() if exclude_seen else None
+        seen = self.engaged_rows(user)["interest_index"].to_numpy() if exclude_seen \
+            else np.empty(0, dtype=np.int64)
+        if allowed is not None:
+            seen = np.union1d(seen, np.flatnonzero(~allowed))
         chosen = top_k(scores, k, seen)
         frame = pd.DataFrame({
             "rank": np.arange(1, len(chosen) + 1),
@@ -722,13 +733,35 @@ class Recommender:
         chosen = top_k(cosines, k, np.array([row]))
         return chosen, cosines[chosen]
 
-    def popular(self, k: int = 20, attributes: Mapping[str, str] | None = None) -> pd.DataFrame:
+    def _allowed_interests(self, include: Sequence[str] | None, exclude: Sequence[str] | None,
+                           categories: Sequence[str] | None) -> np.ndarray | None:
+        """Return a mask of the interests the filters allow, or None when there are no filters."""
+        if include is None and not exclude and not categories:
+            return None
+        allowed = np.ones(len(self.interests), dtype=bool)
+        if include is not None:
+            allowed[:] = False
+            allowed[self.interests.indices_of(include)] = True
+        if exclude:
+            rows = self.interests.indices_of(exclude, strict=False)
+            allowed[rows[rows >= 0]] = False
+        if categories:
+            if "category" not in self.interest_attributes.columns:
+                raise ConfigError("the interests table has no category column, so interests "
+                                  "cannot be filtered by category; drop the category filter")
+            category = self.interest_attributes["category"].astype(str).to_numpy()
+            allowed &= np.isin(category, [str(value) for value in categories])
+        return allowed
+
+    def popular(self, k: int = 20, attributes: Mapping[str, str] | None = None,
+                allowed: np.ndarray | None = None) -> pd.DataFrame:
         """Return the ``k`` interests engaged by the most users, overall or within a segment.
 
         ``attributes`` (for example ``{"region": "north", "age_band": "25-34"}``)
         restricts the count to users whose attribute columns have those values.
         A segment without users falls back to all users. The frame's
-        ``attrs`` give ``fallback`` (``"popular"``) and ``reason``.
+        ``attrs`` give ``fallback`` (``"popular"``) and ``reason``. ``allowed``,
+        a mask over interests, leaves out the others.
 
         Columns: ``rank``, ``interest_id``, ``engaged_users`` (the count), then
         the interest's display attributes.
@@ -757,7 +790,7 @@ class Recommender:
         if users_in_segment is not None:
             rows = rows[users_in_segment[self.interactions["user_index"].to_numpy()]]
         counts = np.bincount(rows, minlength=len(self.interests))
-        chosen = top_k(counts, k)
+        chosen = top_k(counts, k, None if allowed is None else np.flatnonzero(~allowed))
         frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                               "interest_id": self.interests.ids[chosen],
                               "engaged_users": counts[chosen]})

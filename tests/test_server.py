@@ -1,0 +1,215 @@
+"""The HTTP service against a real uvicorn server on 127.0.0.1, one free port per module."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import adrec
+
+TOKEN = "test-token"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _fit(seed: int, objective: str = "mse") -> adrec.Recommender:
+    training = adrec.TrainConfig(objective=objective, epochs=3, target_transform="log1p", seed=seed)
+    return adrec.Recommender(adrec.ModelConfig(dim=8), training).fit(adrec.load_sample(),
+                                                                      progress=False)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("serve")
+    first, second = _fit(1), _fit(2)
+    first.save(folder / "first")
+    second.save(folder / "second")
+    shutil.copytree(folder / "first", folder / "served")
+    return {"folder": folder, "first": first, "second": second}
+
+
+@pytest.fixture(scope="module")
+def server(models: dict):
+    port = _free_port()
+    environment = dict(os.environ, ADREC_ADMIN_TOKEN=TOKEN, OMP_NUM_THREADS="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adrec", "serve", str(models["folder"] / "served"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    for _ in range(200):
+        try:
+            if client.get("/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"the server did not start: {process.communicate()[1][-2000:]}")
+    yield {"client": client, "process": process, "models": models}
+    client.close()
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_health_ready_and_identity(server):
+    client = server["client"]
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    identity = client.get("/model").json()
+    assert ready["ready"] is True
+    assert identity["bundle_hash"] == ready["bundle_hash"]
+    assert identity["users"] == 2000
+    assert identity["output"] == "predicted_frequency"
+    assert "validation_rmse" in identity["metrics"]
+
+
+def test_recommendations_match_library(server):
+    client, model = server["client"], server["models"]["first"]
+    body = client.get("/users/6/recommendations", params={"k": 5}).json()
+    expected = model.recommend("6", 5)
+    assert body["fallback"] is None
+    assert [item["interest_id"] for item in body["items"]] == expected["interest_id"].tolist()
+    assert body["items"][0]["predicted_frequency"] == pytest.approx(
+        expected["predicted_frequency"].iloc[0], rel=1e-6)
+
+
+def test_recommendation_filters(server):
+    client = server["client"]
+    body = client.post("/recommendations", json={
+        "user_id": "6", "k": 10, "categories": ["Sports"], "exclude": ["SPT-01", "unknown-x"]}).json()
+    assert body["items"]
+    assert {item["category"] for item in body["items"]} == {"Sports"}
+    assert "SPT-01" not in [item["interest_id"] for item in body["items"]]
+
+    body = client.post("/recommendations", json={"user_id": "6", "k": 10,
+                                                  "include": ["AUT-01", "AUT-02"]}).json()
+    assert {item["interest_id"] for item in body["items"]} <= {"AUT-01", "AUT-02"}
+
+
+def test_unknown_user_fallback_and_strict(server):
+    client = server["client"]
+    body = client.post("/recommendations", json={"user_id": "ghost", "k": 3,
+                                                  "attributes": {"region": "capital"}}).json()
+    assert body["fallback"] == "popular"
+    assert "users with region=capital" in body["reason"]
+    assert len(body["items"]) == 3
+
+    response = client.get("/users/ghost/recommendations", params={"strict": "true"})
+    assert response.status_code == 404
+    assert "unknown user ID 'ghost'" in response.json()["error"]
+
+
+def test_history_predict_audience_similar(server):
+    client, model = server["client"], server["models"]["first"]
+    history = client.get("/users/6/history", params={"k": 3}).json()
+    assert [item["interest_id"] for item in history["items"]] == \
+        model.history("6", 3)["interest_id"].tolist()
+
+    predicted = client.post("/predict", json={"pairs": [
+        {"user_id": "6", "interest_id": "AUT-01"}, {"user_id": "7", "interest_id": "TRV-02"}]}).json()
+    assert predicted["predictions"] == pytest.approx(
+        model.predict_pairs(["6", "7"], ["AUT-01", "TRV-02"]).tolist(), rel=1e-6)
+
+    audience = client.get("/interests/AUT-01/audience", params={"k": 4}).json()
+    assert [item["user_id"] for item in audience["items"]] == \
+        model.audience("AUT-01", 4)["user_id"].tolist()
+    similar = client.get("/interests/AUT-01/similar", params={"k": 3}).json()
+    assert [item["interest_id"] for item in similar["items"]] == \
+        model.similar_interests("AUT-01", 3)["interest_id"].tolist()
+    users = client.get("/users/6/similar", params={"k": 3}).json()
+    assert [item["user_id"] for item in users["items"]] == \
+        model.similar_users("6", 3)["user_id"].tolist()
+
+
+@pytest.mark.parametrize(("method", "path", "payload", "status", "message"), [
+    ("get", "/users/6/recommendations?k=0", None, 422, "query.k"),
+    ("get", "/users/6/recommendations?k=5000", None, 422, "less than or equal to 1000"),
+    ("post", "/predict", {"pairs": [{"user_id": 6, "interest_id": "AUT-01"}]}, 422,
+     "valid string"),
+    ("post", "/predict", {"pairs": []}, 422, "at least 1 item"),
+    ("post", "/predict", {"pairs": [{"user_id": "6", "interest_id": "nope"}]}, 404,
+     "unknown interest ID 'nope'"),
+    ("get", "/interests/nope/audience", None, 404, "unknown interest ID"),
+    ("post", "/recommendations", {"user_id": "ghost", "attributes": {"shoe": "9"}}, 400,
+     "unknown user attribute 'shoe'"),
+    ("post", "/recommendations", {"user_id": "6", "bogus": 1}, 422, "bogus"),
+])
+def test_errors_are_json_with_a_message(server, method, path, payload, status, message):
+    response = getattr(server["client"], method)(path, **({"json": payload} if payload else {}))
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_oversized_body_is_rejected(server):
+    response = server["client"].post("/predict", content=b"x" * 1_100_000,
+                                     headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "larger than the limit" in response.json()["error"]
+
+
+def test_openapi_lists_every_endpoint(server):
+    paths = server["client"].get("/openapi.json").json()["paths"]
+    for path in ("/health", "/ready", "/model", "/admin/reload", "/users/{user_id}/recommendations",
+                 "/recommendations", "/users/{user_id}/history", "/predict",
+                 "/interests/{interest_id}/audience", "/interests/{interest_id}/similar",
+                 "/users/{user_id}/similar"):
+        assert path in paths
+
+
+def test_reload_needs_token(server):
+    response = server["client"].post("/admin/reload")
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["error"]
+
+
+def test_reload_under_traffic_and_bad_bundle(server):
+    client, models = server["client"], server["models"]
+    served = models["folder"] / "served"
+    before = client.get("/model").json()["bundle_hash"]
+    statuses: list[int] = []
+
+    def traffic():
+        with httpx.Client(base_url=client.base_url, timeout=30) as own:
+            for _ in range(150):
+                statuses.append(own.get("/users/6/recommendations", params={"k": 5}).status_code)
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    models["second"].save(served)
+    response = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+    worker.join()
+    assert response.status_code == 200
+    after = client.get("/model").json()["bundle_hash"]
+    assert after != before
+    assert statuses == [200] * 150
+
+    # A damaged bundle is rejected and the model loaded before keeps serving.
+    weights = served / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    response = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 409
+    assert "previous model keeps serving" in response.json()["error"]
+    assert client.get("/model").json()["bundle_hash"] == after
+    assert client.get("/users/6/recommendations").status_code == 200
+
+
+def test_public_host_needs_token(models: dict, tmp_path: Path):
+    environment = {key: value for key, value in os.environ.items() if key != "ADREC_ADMIN_TOKEN"}
+    done = subprocess.run([sys.executable, "-m", "adrec", "serve", str(models["folder"] / "first"),
+                           "--host", "0.0.0.0", "--port", str(_free_port())],
+                          capture_output=True, text=True, timeout=120, env=environment)
+    assert done.returncode == 2
+    assert "--admin-token" in done.stderr
