@@ -124,3 +124,19 @@ def test_cli_fallback_flags_and_strict_fails(bundle: Path, tmp_path: Path):
                      timeout=120)
     assert done.returncode == 2
     assert "add --fallback" in done.stderr
+
+
+def test_cli_unknown_user_suggests_fallback(bundle: Path, tmp_path: Path):
+    done = run_adrec("recommend", bundle, "ghost", cwd=tmp_path, timeout=120)
+    assert done.returncode == 3
+    assert "pass --fallback" in done.stderr
+
+
+def test_info_shows_settings_used(bundle: Path, tmp_path: Path):
+    trained = tmp_path / "mse"
+    adrec.Recommender(adrec.ModelConfig(dim=4), adrec.TrainConfig(epochs=2)).fit(
+        adrec.load_sample(), progress=False).save(trained)
+    info = adrec.Recommender.load(trained).info()["training"]
+    assert info["backend"] == "fast"
+    assert info["optimizer"] == "sgd"
+    assert info["learning_rate"] > 0

@@ -32,19 +32,20 @@ class UnknownIDError(AdrecError, KeyError):
         kind: ``"user"`` or ``"interest"``.
         external_id: the ID as the caller gave it.
         known: the number of IDs of that kind in the model's vocabulary.
+        hint: what the caller can do instead, appended to the message.
     """
 
-    def __init__(self, kind: str, external_id: str, known: int):
+    def __init__(self, kind: str, external_id: str, known: int, hint: str | None = None):
         self.kind = kind
         self.external_id = external_id
         self.known = known
+        self.hint = hint
         super().__init__(kind, external_id)
 
     def __str__(self) -> str:
-        return (
-            f"unknown {self.kind} ID {self.external_id!r}: the model knows {self.known:,} "
-            f"{self.kind}s, and this one had no rows in its training data"
-        )
+        message = (f"unknown {self.kind} ID {self.external_id!r}: the model knows {self.known:,} "
+                   f"{self.kind}s, and this one had no rows in its training data")
+        return f"{message}; {self.hint}" if self.hint else message
 
 
 class BundleError(AdrecError, ValueError):

@@ -38,8 +38,9 @@ def export_format(path: str | Path) -> str:
     """
     suffix = Path(path).suffix.lower()
     if suffix not in EXPORT_SUFFIXES:
-        raise ConfigError(f"{path}: unsupported export file type {suffix or '(none)'!r}; name the "
-                          "file .parquet or .csv")
+        raise ConfigError(f"{path}: unsupported export file type "
+                          f"{repr(suffix) if suffix else '(no extension)'}; name the file .parquet "
+                          "or .csv")
     return suffix[1:]
 
 

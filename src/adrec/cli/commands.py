@@ -18,7 +18,7 @@ from adrec.atomic import atomic_directory, atomic_file
 from adrec.cli.output import emit, frame_records
 from adrec.data import InteractionData, load_data, load_sample, split_data
 from adrec.data.synthetic import SyntheticSpec, write_synthetic
-from adrec.errors import ConfigError
+from adrec.errors import ConfigError, UnknownIDError
 from adrec.evaluation import evaluate
 from adrec.export import export_audiences, export_embeddings, export_format, export_recommendations
 from adrec.models import ModelConfig
@@ -285,8 +285,12 @@ def run_history(arguments: argparse.Namespace) -> None:
 
 def run_recommend(arguments: argparse.Namespace) -> None:
     if arguments.attribute and not arguments.fallback:
-        raise ConfigError("--attribute describes an unknown user for --fallback; add --fallback")
+        raise ConfigError("--attribute only applies with --fallback, to describe a user the model "
+                          "does not know; add --fallback or drop --attribute")
     recommender = Recommender.load(arguments.model)
+    if not arguments.fallback and arguments.user not in recommender.users:
+        raise UnknownIDError("user", arguments.user, len(recommender.users),
+                             hint="pass --fallback for the most popular interests instead")
     result = recommender.recommend(arguments.user, arguments.k,
                                    exclude_seen=not arguments.include_seen,
                                    fallback=arguments.fallback,

@@ -805,7 +805,7 @@ class Recommender:
         self._require_fitted()
         info = {
             "model": self.model_config.to_dict(),
-            "training": {**self.train_config.to_dict(), "l2": self.train_config.effective_l2},
+            "training": {**self.train_config.to_dict(), **self._effective_training()},
             "target_transform": self.transform.to_dict(),
             "metrics": self.metrics,
             "data": self.data_summary,
@@ -819,6 +819,19 @@ class Recommender:
         if "files" in self.manifest:
             info["bundle_hash"] = bundle_hash(self.manifest)
         return info
+
+    def _effective_training(self) -> dict:
+        """Return the settings training used where the config left them to defaults (None)."""
+        config = self.train_config
+        used = {"l2": config.effective_l2}
+        if config.objective == "mse":
+            backend = config.effective_backend
+            used.update(backend=backend, optimizer=config.optimizer_for(backend),
+                        learning_rate=self.metrics.get("learning_rate",
+                                                       config.learning_rate_for(backend)))
+            if backend == "fast":
+                used["bias_l2"] = config.effective_bias_l2
+        return used
 
     def save(self, path: str | Path) -> Path:
         """Write the model bundle folder atomically; see :mod:`adrec.persistence.bundle`."""
