@@ -39,6 +39,8 @@ TRAIN_ERROR_SAMPLE = 1_000_000
 # The fast backend starts again at most this many times, each time with the learning rate
 # divided by SGD_STEP_DIVISOR, when its loss becomes NaN or infinite.
 MAX_SGD_RESTARTS = 4
+# Segment popularity counts kept for the fallback, oldest dropped first.
+POPULARITY_CACHE_SIZE = 256
 SGD_STEP_DIVISOR = 4.0
 
 
@@ -83,6 +85,9 @@ class Recommender:
         # The fast backend's step size after a restart for divergence, while fit() runs.
         self._sgd_learning_rate: float | None = None
         self._users_by_interest: tuple[np.ndarray, np.ndarray] | None = None
+        # Answers that depend only on the stored rows and tables, kept between requests.
+        self._column_cache: dict[tuple[str, str], np.ndarray] = {}
+        self._popularity_cache: dict[tuple, np.ndarray] = {}
 
     def __repr__(self) -> str:
         if self.model is None:
@@ -354,6 +359,7 @@ class Recommender:
     def _set_attributes(self, user_attributes: pd.DataFrame,
                         interest_attributes: pd.DataFrame) -> None:
         """Keep the attribute rows of the known users and interests, in index order."""
+        self._column_cache = {}
         self.user_attributes = user_attributes.reindex(pd.Index(self.users.ids, dtype=object)) \
             if len(user_attributes.columns) else pd.DataFrame(index=pd.Index(self.users.ids))
         self.interest_attributes = interest_attributes.reindex(
@@ -384,6 +390,7 @@ class Recommender:
             frame = frame.sort_values(["user_index", "interest_index"], kind="stable")
         self.interactions = frame.reset_index(drop=True)
         self._users_by_interest = None
+        self._popularity_cache = {}
         counts = np.bincount(self.interactions["user_index"].to_numpy(), minlength=len(self.users))
         self._engaged_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
@@ -498,12 +505,27 @@ class Recommender:
         chosen = preferred or [c for c in columns if not c.startswith("genre_")]
         return chosen[:MAX_DISPLAY_COLUMNS]
 
+    def _column_values(self, kind: str, column: str) -> np.ndarray:
+        """Return a ``user`` or ``interest`` attribute column as a NumPy array, converted once.
+
+        Taking rows from a NumPy array is many times faster than from a pandas
+        text column, which matters when a server answers one request at a time.
+        """
+        values = self._column_cache.get((kind, column))
+        if values is None:
+            table = self.user_attributes if kind == "user" else self.interest_attributes
+            values = table[column].to_numpy()
+            self._column_cache[(kind, column)] = values
+        return values
+
+    def _interest_columns(self, interest_indices: np.ndarray) -> dict[str, np.ndarray]:
+        """Return the display attributes of the given interests, one array per column."""
+        return {column: self._column_values("interest", column)[interest_indices]
+                for column in self.display_columns()}
+
     def _with_attributes(self, frame: pd.DataFrame, interest_indices: np.ndarray) -> pd.DataFrame:
-        columns = self.display_columns()
-        if columns:
-            attributes = self.interest_attributes[columns].iloc[interest_indices]
-            for column in columns:
-                frame[column] = attributes[column].to_numpy()
+        for column, values in self._interest_columns(interest_indices).items():
+            frame[column] = values
         return frame
 
     def history(self, user_id: str, k: int | None = 20) -> pd.DataFrame:
@@ -570,12 +592,15 @@ class Recommender:
         if allowed is not None:
             seen = np.union1d(seen, np.flatnonzero(~allowed))
         chosen = top_k(scores, k, seen)
-        frame = pd.DataFrame({
+        # One constructor call with every column: adding columns one by one costs more
+        # than the scoring itself for a single user.
+        return pd.DataFrame({
             "rank": np.arange(1, len(chosen) + 1),
-            "interest_id": self.interests.ids[chosen],
+            "interest_id": pd.Series(self.interests.ids[chosen], dtype=object, copy=False),
             self.score_column: self._output(scores[chosen]),
+            **{column: pd.Series(values, dtype=values.dtype, copy=False)
+               for column, values in self._interest_columns(chosen).items()},
         })
-        return self._with_attributes(frame, chosen)
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 20,
                        exclude_seen: bool = True) -> pd.DataFrame:
@@ -639,7 +664,7 @@ class Recommender:
 
     def _with_user_attributes(self, frame: pd.DataFrame, user_indices: np.ndarray) -> pd.DataFrame:
         for column in self.user_display_columns():
-            frame[column] = self.user_attributes[column].iloc[user_indices].to_numpy()
+            frame[column] = self._column_values("user", column)[user_indices]
         return frame
 
     def audience(self, interest_id: str, k: int = 1000, exclude_engaged: bool = True) -> pd.DataFrame:
@@ -786,10 +811,16 @@ class Recommender:
             else:
                 segment = f"all users (no user has {description})"
 
-        rows = self.interactions["interest_index"].to_numpy(np.int64)
-        if users_in_segment is not None:
-            rows = rows[users_in_segment[self.interactions["user_index"].to_numpy()]]
-        counts = np.bincount(rows, minlength=len(self.interests))
+        key = tuple(sorted((str(name), str(value)) for name, value in (attributes or {}).items()))
+        counts = self._popularity_cache.get(key)
+        if counts is None:
+            rows = self.interactions["interest_index"].to_numpy(np.int64)
+            if users_in_segment is not None:
+                rows = rows[users_in_segment[self.interactions["user_index"].to_numpy()]]
+            counts = np.bincount(rows, minlength=len(self.interests))
+            if len(self._popularity_cache) >= POPULARITY_CACHE_SIZE:
+                self._popularity_cache.pop(next(iter(self._popularity_cache)))
+            self._popularity_cache[key] = counts
         chosen = top_k(counts, k, None if allowed is None else np.flatnonzero(~allowed))
         frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                               "interest_id": self.interests.ids[chosen],

@@ -1,7 +1,7 @@
 """The HTTP service: a FastAPI application over one model bundle.
 
 The bundle is loaded once at start-up. ``POST /admin/reload`` loads it again from
-the same path and swaps it in only if it loads cleanly; every request works with
+the same path and swaps it in only if it loads cleanly. Every request works with
 the model that was current when it started, so a reload drops no request. No path
 is ever taken from a request, and no pickle is ever loaded.
 """
