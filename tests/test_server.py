@@ -160,6 +160,26 @@ def test_oversized_body_is_rejected(server):
     assert "larger than the limit" in response.json()["error"]
 
 
+def test_chunked_oversized_body_is_rejected(server):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = server["client"].post("/predict", content=chunks(),
+                                     headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "larger than the limit" in response.json()["error"]
+
+
+def test_unknown_route_and_method_are_json(server):
+    response = server["client"].get("/no/such/route")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not Found"}
+    response = server["client"].delete("/health")
+    assert response.status_code == 405
+    assert "error" in response.json()
+
+
 def test_openapi_lists_every_endpoint(server):
     paths = server["client"].get("/openapi.json").json()["paths"]
     for path in ("/health", "/ready", "/model", "/admin/reload", "/users/{user_id}/recommendations",
@@ -170,9 +190,14 @@ def test_openapi_lists_every_endpoint(server):
 
 
 def test_reload_needs_token(server):
-    response = server["client"].post("/admin/reload")
+    client = server["client"]
+    response = client.post("/admin/reload")
     assert response.status_code == 401
     assert "Authorization: Bearer" in response.json()["error"]
+    assert client.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.post("/admin/reload", headers={"Authorization": TOKEN}).status_code == 401
+    # The scheme name is case-insensitive.
+    assert client.post("/admin/reload", headers={"Authorization": f"bearer {TOKEN}"}).status_code == 200
 
 
 def test_reload_under_traffic_and_bad_bundle(server):
@@ -204,6 +229,14 @@ def test_reload_under_traffic_and_bad_bundle(server):
     assert "previous model keeps serving" in response.json()["error"]
     assert client.get("/model").json()["bundle_hash"] == after
     assert client.get("/users/6/recommendations").status_code == 200
+
+
+def test_port_in_use_fails_clearly(server, models: dict):
+    port = server["client"].base_url.port
+    done = subprocess.run([sys.executable, "-m", "adrec", "serve", str(models["folder"] / "first"),
+                           "--port", str(port)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "choose another --port" in done.stderr
 
 
 def test_public_host_needs_token(models: dict, tmp_path: Path):

@@ -505,5 +505,12 @@ def run_serve(arguments: argparse.Namespace) -> None:
     print(f"adrec: serving {arguments.model} (bundle {identity['bundle_hash']}, "
           f"{identity['users']:,} users, {identity['interests']:,} interests) on "
           f"http://{arguments.host}:{arguments.port}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level="warning",
-                access_log=False)
+    try:
+        uvicorn.run(app, host=arguments.host, port=arguments.port, log_level="warning",
+                    access_log=False)
+    except SystemExit as stop:
+        # uvicorn exits with its own codes when it cannot start, for example on a port in use.
+        if stop.code not in (0, None):
+            raise ConfigError(f"the server could not start on {arguments.host}:{arguments.port} "
+                              "(see the message above); choose another --port") from None
+    print("adrec: server stopped", file=sys.stderr)

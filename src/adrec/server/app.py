@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adrec import __version__
 from adrec.errors import AdrecError, ConfigError, UnknownIDError
@@ -124,6 +125,58 @@ def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": message})
 
 
+class BodyTooLarge(HTTPException):
+    """A request body that grew past ``MAX_BODY_BYTES`` while it was read."""
+
+    def __init__(self) -> None:
+        super().__init__(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes; "
+                              "send fewer items")
+
+
+class RequestGuard:
+    """ASGI middleware: caps request bodies at ``MAX_BODY_BYTES`` and logs every request.
+
+    A declared ``Content-Length`` over the limit is rejected before reading; a
+    chunked body is counted as it arrives, so neither can fill memory.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [0]
+
+        async def logged_send(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            response = error_response(413, f"request body of {int(length):,} bytes is larger than "
+                                           f"the limit of {MAX_BODY_BYTES:,}; send fewer items")
+            await response(scope, receive, logged_send)
+        else:
+            received = 0
+
+            async def counted_receive():
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > MAX_BODY_BYTES:
+                        raise BodyTooLarge()
+                return message
+
+            await self.app(scope, counted_receive, logged_send)
+        logger.info("%s %s -> %d in %.1f ms", scope["method"], scope["path"], status[0],
+                    (time.perf_counter() - started) * 1000)
+
+
 def create_app(model_path: str | Path, *, admin_token: str | None = None) -> FastAPI:
     """Build the application serving the bundle at ``model_path``.
 
@@ -144,23 +197,19 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
     def require_admin(authorization: str | None = Header(None)) -> None:
         if admin_token is None:
             return
-        expected = f"Bearer {admin_token}"
-        if authorization is None or not hmac.compare_digest(authorization, expected):
+        scheme, _, token = (authorization or "").partition(" ")
+        # The scheme name is case-insensitive in HTTP; the token is compared in constant time.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), admin_token):
             raise PermissionError("this endpoint needs the header 'Authorization: Bearer TOKEN' "
                                   "with the server's admin token")
 
-    @app.middleware("http")
-    async def log_and_cap(request: Request, call_next):
-        started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            response = error_response(413, f"request body of {int(length):,} bytes is larger than "
-                                           f"the limit of {MAX_BODY_BYTES:,}; send fewer items")
-        else:
-            response = await call_next(request)
-        logger.info("%s %s -> %d in %.1f ms", request.method, request.url.path,
-                    response.status_code, (time.perf_counter() - started) * 1000)
-        return response
+    app.add_middleware(RequestGuard)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        # Unknown routes, wrong methods and oversized bodies get the same JSON shape as the rest.
+        logger.info("%s %s: %s", request.method, request.url.path, error.detail)
+        return error_response(error.status_code, str(error.detail))
 
     @app.exception_handler(UnknownIDError)
     async def unknown_id(request: Request, error: UnknownIDError):
