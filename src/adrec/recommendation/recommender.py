@@ -44,6 +44,25 @@ POPULARITY_CACHE_SIZE = 256
 SGD_STEP_DIVISOR = 4.0
 
 
+def _ranked_batches(score_batch, rows: np.ndarray, k: int, exclude: tuple[np.ndarray, np.ndarray],
+                    batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield, per batch of ``rows``, each entry's row, its chosen column and its rank, best first.
+
+    ``score_batch`` scores a batch of rows against every column, and ``exclude``
+    lists the columns each row must not get (see :func:`top_k_lists`).
+    """
+    for start in range(0, len(rows), batch_size):
+        batch = np.asarray(rows[start:start + batch_size], dtype=np.int64)
+        lists = top_k_lists(score_batch, batch, k, exclude, batch_size=len(batch))
+        lengths = np.array([len(chosen) for chosen in lists], dtype=np.int64)
+        if not lengths.sum():
+            empty = np.empty(0, dtype=np.int64)
+            yield empty, empty, empty
+            continue
+        ranks = np.concatenate([np.arange(1, n + 1) for n in lengths])
+        yield np.repeat(batch, lengths), np.concatenate(lists), ranks
+
+
 def reference_configs() -> tuple[ModelConfig, TrainConfig]:
     """Return the reference design: dimension 100, plain dot product, MSE, Adamax, 30 epochs.
 
@@ -633,16 +652,11 @@ class Recommender:
         def score_batch(batch: np.ndarray) -> np.ndarray:
             return self._score_users_with(self.model, batch, out=buffer[:len(batch)])
 
-        for start in range(0, len(users), batch_size):
-            batch = np.asarray(users[start:start + batch_size], dtype=np.int64)
-            lists = top_k_lists(score_batch, batch, k, exclude, batch_size=len(batch))
-            lengths = np.array([len(chosen) for chosen in lists], dtype=np.int64)
-            interests = np.concatenate(lists) if len(lists) else np.empty(0, dtype=np.int64)
-            batch_users = np.repeat(batch, lengths)
+        for batch_users, interests, ranks in _ranked_batches(score_batch, users, k, exclude,
+                                                              batch_size):
             frame = pd.DataFrame({
                 "user_id": self.users.ids[batch_users],
-                "rank": np.concatenate([np.arange(1, n + 1) for n in lengths]) if len(lengths)
-                else np.empty(0, dtype=np.int64),
+                "rank": ranks,
                 "interest_id": self.interests.ids[interests],
                 self.score_column: self.predict_indices(batch_users, interests),
             })
@@ -707,16 +721,11 @@ class Recommender:
                 batch = torch.as_tensor(batch, dtype=torch.int64, device=self.device)
                 return self.model.score_all_users(batch, out=buffer[:len(batch)]).cpu().numpy()
 
-        for start in range(0, len(interests), batch_size):
-            batch = np.asarray(interests[start:start + batch_size], dtype=np.int64)
-            lists = top_k_lists(score_batch, batch, k, exclude, batch_size=len(batch))
-            lengths = np.array([len(chosen) for chosen in lists], dtype=np.int64)
-            users = np.concatenate(lists) if len(lists) else np.empty(0, dtype=np.int64)
-            batch_interests = np.repeat(batch, lengths)
+        for batch_interests, users, ranks in _ranked_batches(score_batch, interests, k, exclude,
+                                                              batch_size):
             frame = pd.DataFrame({
                 "interest_id": self.interests.ids[batch_interests],
-                "rank": np.concatenate([np.arange(1, n + 1) for n in lengths]) if len(lengths)
-                else np.empty(0, dtype=np.int64),
+                "rank": ranks,
                 "user_id": self.users.ids[users],
                 self.score_column: self.predict_indices(users, batch_interests),
             })
