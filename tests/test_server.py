@@ -12,9 +12,13 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 
 import adrec
+from adrec.server import schemas
+from adrec.server.app import JSONBody
 
 TOKEN = "test-token"
 
@@ -134,6 +138,52 @@ def test_history_predict_audience_similar(server):
         model.similar_users("6", 3)["user_id"].tolist()
 
 
+def test_every_response_matches_its_documented_schema(server):
+    client = server["client"]
+    answers = [
+        (schemas.Health, client.get("/health")),
+        (schemas.Ready, client.get("/ready")),
+        (schemas.ModelIdentity, client.get("/model")),
+        (schemas.Recommendations, client.get("/users/6/recommendations", params={"k": 4})),
+        (schemas.Recommendations, client.post("/recommendations", json={"user_id": "ghost"})),
+        (schemas.History, client.get("/users/6/history")),
+        (schemas.Predictions, client.post("/predict", json={"pairs": [
+            {"user_id": "6", "interest_id": "AUT-01"}]})),
+        (schemas.Audience, client.get("/interests/AUT-01/audience", params={"k": 5})),
+        (schemas.SimilarInterests, client.get("/interests/AUT-01/similar")),
+        (schemas.SimilarUsers, client.get("/users/6/similar")),
+        (schemas.ErrorResponse, client.get("/users/6/history", params={"k": -1})),
+        (schemas.ErrorResponse, client.get("/interests/nope/similar")),
+    ]
+    for model, response in answers:
+        assert response.headers["content-type"] == "application/json"
+        document = model.model_validate(response.json())
+        if hasattr(document, "items") and isinstance(document.items, list):
+            assert document.items, f"{model.__name__} came back empty"
+    recommendation = answers[3][1].json()["items"][0]
+    # Display attributes ride along as extra fields; the frequency is never negative.
+    assert {"name", "category"} <= set(recommendation)
+    assert recommendation["predicted_frequency"] >= 0
+
+
+def test_openapi_documents_responses_and_errors(server):
+    document = server["client"].get("/openapi.json").json()
+    route = document["paths"]["/users/{user_id}/recommendations"]["get"]
+    assert route["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/Recommendations")
+    for status in ("400", "404", "422"):
+        schema = route["responses"][status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/ErrorResponse")
+    reload = document["paths"]["/admin/reload"]["post"]
+    assert {"401", "409"} <= set(reload["responses"])
+    assert "error" in document["components"]["schemas"]["ErrorResponse"]["properties"]
+
+
+def test_json_body_writes_missing_values_as_null():
+    body = JSONBody({"values": [float("nan"), pd.NA, np.int64(3)], "id": "007"}).body
+    assert body == b'{"values":[null,null,3],"id":"007"}'
+
+
 @pytest.mark.parametrize(("method", "path", "payload", "status", "message"), [
     ("get", "/users/6/recommendations?k=0", None, 422, "query.k"),
     ("get", "/users/6/recommendations?k=5000", None, 422, "less than or equal to 1000"),
@@ -146,6 +196,12 @@ def test_history_predict_audience_similar(server):
     ("post", "/recommendations", {"user_id": "ghost", "attributes": {"shoe": "9"}}, 400,
      "unknown user attribute 'shoe'"),
     ("post", "/recommendations", {"user_id": "6", "bogus": 1}, 422, "bogus"),
+    # Body types are strict: a number is no ID (it would lose leading zeros), text is no k.
+    ("post", "/recommendations", {"user_id": 6}, 422, "user_id: Input should be a valid string"),
+    ("post", "/recommendations", {"user_id": "6", "k": "5"}, 422, "k: Input should be a valid integer"),
+    ("post", "/recommendations", {"user_id": "6", "categories": ["Sprots"]}, 400,
+     "unknown category 'Sprots'"),
+    ("get", "/users/6/recommendations?category=Sprots", None, 400, "unknown category"),
 ])
 def test_errors_are_json_with_a_message(server, method, path, payload, status, message):
     response = getattr(server["client"], method)(path, **({"json": payload} if payload else {}))

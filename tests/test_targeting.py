@@ -123,3 +123,28 @@ def test_fallback_rejects_unknown_attribute(fitted: adrec.Recommender):
 
 def test_known_user_ignores_fallback(fitted: adrec.Recommender):
     assert fitted.recommend("6", 5, fallback=True).equals(fitted.recommend("6", 5))
+
+
+def test_category_filter_keeps_only_those_categories(fitted: adrec.Recommender):
+    chosen = fitted.recommend("6", 50, categories=["Sports", "Travel"])
+    assert len(chosen) > 0
+    assert set(chosen["category"]) <= {"Sports", "Travel"}
+    everything = fitted.recommend("6", len(fitted.interests))
+    expected = everything[everything["category"].isin(["Sports", "Travel"])].head(50)
+    assert chosen["interest_id"].tolist() == expected["interest_id"].tolist()
+
+
+def test_unknown_category_is_named(fitted: adrec.Recommender):
+    with pytest.raises(ConfigError, match="unknown category 'Sprots'.*such as"):
+        fitted.recommend("6", 5, categories=["Sports", "Sprots"])
+
+
+@pytest.mark.parametrize("user", ["6", "ghost"])
+def test_recommend_columns_equal_the_frame(fitted: adrec.Recommender, user: str):
+    columns, notes = fitted.recommend_columns(user, 7, fallback=True, exclude=["AUT-01"])
+    frame = fitted.recommend(user, 7, fallback=True, exclude=["AUT-01"])
+    assert list(columns) == list(frame.columns)
+    for name, values in columns.items():
+        assert list(values) == frame[name].tolist()
+    assert notes == frame.attrs
+    assert ("fallback" in notes) == (user == "ghost")

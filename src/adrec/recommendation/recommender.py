@@ -100,6 +100,8 @@ class Recommender:
         self.data_summary: dict = {}
         self.manifest: dict = {}
         self._engaged_indptr = np.zeros(1, dtype=np.int64)
+        self._engaged_interests = np.empty(0, dtype=np.int64)
+        self._categories: np.ndarray | None = None
         self._init_from = self._init_data = None
         # The fast backend's step size after a restart for divergence, while fit() runs.
         self._sgd_learning_rate: float | None = None
@@ -379,6 +381,7 @@ class Recommender:
                         interest_attributes: pd.DataFrame) -> None:
         """Keep the attribute rows of the known users and interests, in index order."""
         self._column_cache = {}
+        self._categories = None
         self.user_attributes = user_attributes.reindex(pd.Index(self.users.ids, dtype=object)) \
             if len(user_attributes.columns) else pd.DataFrame(index=pd.Index(self.users.ids))
         self.interest_attributes = interest_attributes.reindex(
@@ -411,6 +414,7 @@ class Recommender:
         self._users_by_interest = None
         self._popularity_cache = {}
         counts = np.bincount(self.interactions["user_index"].to_numpy(), minlength=len(self.users))
+        self._engaged_interests = self.interactions["interest_index"].to_numpy(np.int64)
         self._engaged_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
     # --------------------------------------------------------------- questions
@@ -598,28 +602,48 @@ class Recommender:
         ``exclude`` leaves those out (unknown IDs are ignored), and
         ``categories`` keeps interests whose ``category`` attribute is one of them.
         """
+        columns, notes = self.recommend_columns(user_id, k, exclude_seen, fallback=fallback,
+                                                attributes=attributes, include=include,
+                                                exclude=exclude, categories=categories)
+        frame = pd.DataFrame(columns)
+        frame.attrs.update(notes)
+        return frame
+
+    def recommend_columns(self, user_id: str, k: int = 20, exclude_seen: bool = True, *,
+                          fallback: bool = False,
+                          attributes: Mapping[str, str] | None = None,
+                          include: Sequence[str] | None = None,
+                          exclude: Sequence[str] | None = None,
+                          categories: Sequence[str] | None = None
+                          ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """Return :meth:`recommend` as NumPy columns, and the notes it puts in ``attrs``.
+
+        Building a DataFrame costs more than scoring one user, so the HTTP
+        service takes the columns as they are. The notes are empty unless the
+        answer is the popular fallback (``fallback`` and ``reason``).
+        """
         self._require_fitted()
         allowed = self._allowed_interests(include, exclude, categories)
         if fallback and user_id not in self.users:
             frame = self.popular(k, attributes, allowed=allowed)
-            frame.attrs["reason"] = f"unknown user {user_id!r}: {frame.attrs['reason']}"
-            return frame
+            notes = dict(frame.attrs, reason=f"unknown user {user_id!r}: {frame.attrs['reason']}")
+            return {column: frame[column].to_numpy() for column in frame.columns}, notes
+
         user = self.users.index_of(user_id)
         scores = self._score_user(user)
-        seen = self.engaged_rows(user)["interest_index"].to_numpy() if exclude_seen \
-            else np.empty(0, dtype=np.int64)
+        if exclude_seen:
+            start, stop = self._engaged_indptr[user], self._engaged_indptr[user + 1]
+            seen = self._engaged_interests[start:stop]
+        else:
+            seen = np.empty(0, dtype=np.int64)
         if allowed is not None:
             seen = np.union1d(seen, np.flatnonzero(~allowed))
+
         chosen = top_k(scores, k, seen)
-        # One constructor call with every column: adding columns one by one costs more
-        # than the scoring itself for a single user.
-        return pd.DataFrame({
-            "rank": np.arange(1, len(chosen) + 1),
-            "interest_id": pd.Series(self.interests.ids[chosen], dtype=object, copy=False),
-            self.score_column: self._output(scores[chosen]),
-            **{column: pd.Series(values, dtype=values.dtype, copy=False)
-               for column, values in self._interest_columns(chosen).items()},
-        })
+        columns = {"rank": np.arange(1, len(chosen) + 1),
+                   "interest_id": self.interests.ids[chosen],
+                   self.score_column: self._output(scores[chosen])}
+        return columns | self._interest_columns(chosen), {}
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 20,
                        exclude_seen: bool = True) -> pd.DataFrame:
@@ -783,9 +807,21 @@ class Recommender:
             if "category" not in self.interest_attributes.columns:
                 raise ConfigError("the interests table has no category column, so interests "
                                   "cannot be filtered by category; drop the category filter")
-            category = self.interest_attributes["category"].astype(str).to_numpy()
+            category = self._interest_categories()
+            known = set(category) - {""}
+            unknown = [str(value) for value in categories if str(value) not in known]
+            if unknown:
+                raise ConfigError(f"unknown category {unknown[0]!r}; the interests table has "
+                                  f"{len(known):,} categories, such as {sorted(known)[:10]}")
             allowed &= np.isin(category, [str(value) for value in categories])
         return allowed
+
+    def _interest_categories(self) -> np.ndarray:
+        """Return each interest's category as text ('' where missing), computed once."""
+        if self._categories is None:
+            column = self.interest_attributes["category"]
+            self._categories = column.astype(str).where(column.notna(), "").to_numpy(dtype=object)
+        return self._categories
 
     def popular(self, k: int = 20, attributes: Mapping[str, str] | None = None,
                 allowed: np.ndarray | None = None) -> pd.DataFrame:

@@ -9,31 +9,36 @@ is ever taken from a request, and no pickle is ever loaded.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import orjson
 import pandas as pd
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adrec import __version__
 from adrec.errors import AdrecError, ConfigError, UnknownIDError
 from adrec.persistence import bundle_hash
 from adrec.recommendation import Recommender
+from adrec.server import schemas
+from adrec.server.schemas import MAX_AUDIENCE_K, MAX_CATEGORIES, MAX_K, PredictRequest, RecommendRequest
 
 logger = logging.getLogger(__name__)
 
-MAX_K = 1000
-MAX_AUDIENCE_K = 10000
-MAX_PAIRS = 10000
 MAX_BODY_BYTES = 1_000_000
+
+# Every route may answer these; 404 and 409 are added where they apply.
+ERRORS = {status: {"model": schemas.ErrorResponse, "description": description}
+          for status, description in [(400, "the request cannot be answered as asked"),
+                                      (413, "the request body is too large"),
+                                      (422, "the request is invalid")]}
+NOT_FOUND = {404: {"model": schemas.ErrorResponse, "description": "unknown user or interest"}}
 
 
 @dataclass(frozen=True)
@@ -83,46 +88,41 @@ class ModelHolder:
         return fresh.identity
 
 
-# ------------------------------------------------------------------ request bodies
-
-class Pair(BaseModel):
-    """One (user, interest) pair to predict."""
-
-    model_config = ConfigDict(extra="forbid")
-    user_id: str
-    interest_id: str
-
-
-class PredictRequest(BaseModel):
-    """Pairs to predict, at most ``MAX_PAIRS``."""
-
-    model_config = ConfigDict(extra="forbid")
-    pairs: list[Pair] = Field(min_length=1, max_length=MAX_PAIRS)
-
-
-class RecommendRequest(BaseModel):
-    """A recommendation request with every option."""
-
-    model_config = ConfigDict(extra="forbid")
-    user_id: str
-    k: int = Field(20, ge=1, le=MAX_K)
-    exclude_seen: bool = True
-    include: list[str] | None = Field(None, max_length=MAX_PAIRS)
-    exclude: list[str] | None = Field(None, max_length=MAX_PAIRS)
-    categories: list[str] | None = Field(None, max_length=1000)
-    attributes: dict[str, str] | None = None
-    strict: bool = False
-
-
 # ------------------------------------------------------------------ responses
 
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Return a frame's rows as JSON-ready dicts (NaN becomes null, IDs stay strings)."""
-    return json.loads(frame.to_json(orient="records", force_ascii=False))
+def _json_default(value):
+    # Missing attribute values (pd.NA, NaT) are null; NumPy scalars are plain numbers.
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": message})
+class JSONBody(Response):
+    """A JSON response written by orjson: NaN becomes null, IDs stay strings.
+
+    Endpoints return it directly, so FastAPI does not run its own (slower)
+    serialization; the ``response_model`` of each route still documents it.
+    """
+
+    media_type = "application/json"
+
+    def render(self, content) -> bytes:
+        return orjson.dumps(content, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def rows(columns: dict[str, np.ndarray] | pd.DataFrame) -> list[dict]:
+    """Return column arrays (or a frame's columns) as a list of row dicts."""
+    if isinstance(columns, pd.DataFrame):
+        columns = {str(name): columns[name].to_numpy() for name in columns.columns}
+    names = list(columns)
+    values = [np.asarray(column).tolist() for column in columns.values()]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def error_response(status: int, message: str) -> JSONBody:
+    return JSONBody({"error": message}, status_code=status)
 
 
 class BodyTooLarge(HTTPException):
@@ -191,7 +191,8 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
                               "adrec model bundle.")
     app.state.holder = holder
 
-    def model() -> LoadedModel:
+    # Async so that FastAPI calls it on the event loop instead of the thread pool.
+    async def model() -> LoadedModel:
         return holder.current
 
     def require_admin(authorization: str | None = Header(None)) -> None:
@@ -237,23 +238,28 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
 
     # -------------------------------------------------------------- service
 
-    @app.get("/health", summary="The process is up")
-    def health() -> dict:
-        return {"status": "ok"}
+    @app.get("/health", summary="The process is up", response_model=schemas.Health)
+    async def health() -> Response:
+        return JSONBody({"status": "ok"})
 
-    @app.get("/ready", summary="A model is loaded and answering")
-    def ready(current: LoadedModel = Depends(model)) -> dict:
-        return {"ready": True, "bundle_hash": current.identity["bundle_hash"]}
+    @app.get("/ready", summary="A model is loaded and answering", response_model=schemas.Ready)
+    async def ready(current: LoadedModel = Depends(model)) -> Response:
+        return JSONBody({"ready": True, "bundle_hash": current.identity["bundle_hash"]})
 
-    @app.get("/model", summary="Identity of the loaded bundle: hash, training date, metrics")
-    def identity(current: LoadedModel = Depends(model)) -> dict:
-        return current.identity
+    @app.get("/model", summary="Identity of the loaded bundle: hash, training date, metrics",
+             response_model=schemas.ModelIdentity)
+    async def identity(current: LoadedModel = Depends(model)) -> Response:
+        return JSONBody(current.identity)
 
     @app.post("/admin/reload", summary="Load the bundle again from the path the server started with",
-              dependencies=[Depends(require_admin)])
-    def reload() -> dict:
+              dependencies=[Depends(require_admin)], response_model=schemas.Reloaded,
+              responses={401: {"model": schemas.ErrorResponse, "description": "no valid admin token"},
+                         409: {"model": schemas.ErrorResponse,
+                               "description": "the bundle did not load; the previous model "
+                                              "keeps serving"}})
+    def reload() -> Response:
         try:
-            return {"reloaded": True, "model": holder.reload()}
+            return JSONBody({"reloaded": True, "model": holder.reload()})
         except AdrecError as error:
             logger.error("reload of %s failed, the previous model keeps serving: %s",
                          holder.path, error)
@@ -261,71 +267,91 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
 
     # -------------------------------------------------------------- questions
 
-    def recommend(current: LoadedModel, request: RecommendRequest) -> dict:
+    def recommend(current: LoadedModel, request: RecommendRequest) -> Response:
         recommender = current.recommender
-        frame = recommender.recommend(
+        columns, notes = recommender.recommend_columns(
             request.user_id, request.k, request.exclude_seen, fallback=not request.strict,
             attributes=request.attributes, include=request.include, exclude=request.exclude,
             categories=request.categories)
-        fallback = frame.attrs.get("fallback")
+        fallback = notes.get("fallback")
         if fallback:
-            logger.info("user %r: fallback %s (%s)", request.user_id, fallback,
-                        frame.attrs["reason"])
-        return {"user_id": request.user_id, "output": recommender.score_column
-                if not fallback else "engaged_users", "fallback": fallback,
-                "reason": frame.attrs.get("reason"), "items": records(frame)}
+            logger.info("user %r: fallback %s (%s)", request.user_id, fallback, notes["reason"])
+        return JSONBody({"user_id": request.user_id,
+                         "output": "engaged_users" if fallback else recommender.score_column,
+                         "fallback": fallback, "reason": notes.get("reason"),
+                         "items": rows(columns)})
 
-    @app.get("/users/{user_id}/recommendations",
+    # Scoring one user takes well under a millisecond, so these light routes run on the
+    # event loop: a hop to the thread pool would cost about as much as the work.
+    @app.get("/users/{user_id}/recommendations", response_model=schemas.Recommendations,
+             responses=ERRORS | NOT_FOUND,
              summary="Best interests for a user; an unknown user gets popular interests, flagged")
-    def recommend_get(user_id: str, k: int = Query(20, ge=1, le=MAX_K),
-                      exclude_seen: bool = True,
-                      category: list[str] | None = Query(None, max_length=1000),
-                      strict: bool = Query(False, description="404 for an unknown user instead "
-                                                              "of the popular fallback"),
-                      current: LoadedModel = Depends(model)) -> dict:
+    async def recommend_get(
+            user_id: str, k: int = Query(20, ge=1, le=MAX_K),
+            exclude_seen: bool = Query(True, description="leave out interests the user engaged with"),
+            category: list[str] | None = Query(None, max_length=MAX_CATEGORIES,
+                                               description="keep interests of this category; "
+                                                           "repeat for several"),
+            strict: bool = Query(False, description="404 for an unknown user instead of the "
+                                                    "popular fallback"),
+            current: LoadedModel = Depends(model)) -> Response:
         return recommend(current, RecommendRequest(user_id=user_id, k=k, exclude_seen=exclude_seen,
                                                    categories=category, strict=strict))
 
-    @app.post("/recommendations", summary="Recommendations with every option in the body")
-    def recommend_post(request: RecommendRequest, current: LoadedModel = Depends(model)) -> dict:
+    @app.post("/recommendations", summary="Recommendations with every option in the body",
+              response_model=schemas.Recommendations, responses=ERRORS | NOT_FOUND)
+    async def recommend_post(request: RecommendRequest,
+                             current: LoadedModel = Depends(model)) -> Response:
         logger.info("recommendations for user %r, k=%d", request.user_id, request.k)
         return recommend(current, request)
 
-    @app.get("/users/{user_id}/history", summary="A user's most frequented interests with predictions")
-    def history(user_id: str, k: int = Query(20, ge=1, le=MAX_K),
-                current: LoadedModel = Depends(model)) -> dict:
+    @app.get("/users/{user_id}/history", response_model=schemas.History,
+             responses=ERRORS | NOT_FOUND,
+             summary="A user's most frequented interests with predictions")
+    async def history(user_id: str, k: int = Query(20, ge=1, le=MAX_K),
+                      current: LoadedModel = Depends(model)) -> Response:
         recommender = current.recommender
-        return {"user_id": user_id, "output": recommender.score_column,
-                "items": records(recommender.history(user_id, k))}
+        return JSONBody({"user_id": user_id, "output": recommender.score_column,
+                         "items": rows(recommender.history(user_id, k))})
 
-    @app.post("/predict", summary="Predicted frequency (or ranking score) of (user, interest) pairs")
-    def predict(request: PredictRequest, current: LoadedModel = Depends(model)) -> dict:
+    # Batches of pairs and audiences can take long, so they run in the thread pool.
+    @app.post("/predict", response_model=schemas.Predictions, responses=ERRORS | NOT_FOUND,
+              summary="Predicted frequency (or ranking score) of (user, interest) pairs")
+    def predict(request: PredictRequest, current: LoadedModel = Depends(model)) -> Response:
         recommender = current.recommender
         logger.info("predict %d pairs, first (%r, %r)", len(request.pairs),
                     request.pairs[0].user_id, request.pairs[0].interest_id)
         values = recommender.predict_pairs([pair.user_id for pair in request.pairs],
                                            [pair.interest_id for pair in request.pairs])
-        return {"output": recommender.score_column, "predictions": [float(v) for v in values]}
+        return JSONBody({"output": recommender.score_column,
+                         "predictions": np.asarray(values, dtype=np.float64).tolist()})
 
-    @app.get("/interests/{interest_id}/audience",
+    @app.get("/interests/{interest_id}/audience", response_model=schemas.Audience,
+             responses=ERRORS | NOT_FOUND,
              summary="Users most likely to engage with an interest they have not engaged with")
     def audience(interest_id: str, k: int = Query(1000, ge=1, le=MAX_AUDIENCE_K),
-                 include_engaged: bool = False, current: LoadedModel = Depends(model)) -> dict:
+                 include_engaged: bool = Query(False, description="keep users who already "
+                                                                  "engaged"),
+                 current: LoadedModel = Depends(model)) -> Response:
         recommender = current.recommender
         frame = recommender.audience(interest_id, k, exclude_engaged=not include_engaged)
-        return {"interest_id": interest_id, "output": recommender.score_column,
-                "items": records(frame)}
+        return JSONBody({"interest_id": interest_id, "output": recommender.score_column,
+                         "items": rows(frame)})
 
-    @app.get("/interests/{interest_id}/similar", summary="Nearest interests by cosine similarity")
-    def similar_interests(interest_id: str, k: int = Query(20, ge=1, le=MAX_K),
-                          current: LoadedModel = Depends(model)) -> dict:
-        return {"interest_id": interest_id,
-                "items": records(current.recommender.similar_interests(interest_id, k))}
+    @app.get("/interests/{interest_id}/similar", response_model=schemas.SimilarInterests,
+             responses=ERRORS | NOT_FOUND, summary="Nearest interests by cosine similarity")
+    async def similar_interests(interest_id: str, k: int = Query(20, ge=1, le=MAX_K),
+                                current: LoadedModel = Depends(model)) -> Response:
+        return JSONBody({"interest_id": interest_id,
+                         "items": rows(current.recommender.similar_interests(interest_id, k))})
 
-    @app.get("/users/{user_id}/similar", summary="Nearest users by cosine similarity")
+    # Similar users compares against every user, which is heavier than one user's scores.
+    @app.get("/users/{user_id}/similar", response_model=schemas.SimilarUsers,
+             responses=ERRORS | NOT_FOUND, summary="Nearest users by cosine similarity")
     def similar_users(user_id: str, k: int = Query(20, ge=1, le=MAX_K),
-                      current: LoadedModel = Depends(model)) -> dict:
-        return {"user_id": user_id, "items": records(current.recommender.similar_users(user_id, k))}
+                      current: LoadedModel = Depends(model)) -> Response:
+        return JSONBody({"user_id": user_id,
+                         "items": rows(current.recommender.similar_users(user_id, k))})
 
     return app
 
