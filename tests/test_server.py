@@ -177,6 +177,25 @@ def test_openapi_documents_responses_and_errors(server):
     reload = document["paths"]["/admin/reload"]["post"]
     assert {"401", "409"} <= set(reload["responses"])
     assert "error" in document["components"]["schemas"]["ErrorResponse"]["properties"]
+    # Every documented 422 has the shape the server sends, and only bodies can be too large.
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "422" in operation["responses"]:
+                assert operation["responses"]["422"]["content"]["application/json"]["schema"][
+                    "$ref"].endswith("/ErrorResponse"), (method, path)
+            assert ("413" in operation["responses"]) == (method == "post" and path != "/admin/reload")
+
+
+def test_body_mistakes_get_hints(server):
+    client = server["client"]
+    broken = client.post("/predict", content=b'{"pairs": [', headers={"content-type": "application/json"})
+    assert broken.status_code == 422
+    assert "the body is not valid JSON" in broken.json()["error"]
+    plain = client.post("/recommendations", content=b'{"user_id": "6"}',
+                        headers={"content-type": "text/plain"})
+    assert plain.status_code == 422
+    assert "content-type: application/json" in plain.json()["error"]
 
 
 def test_json_body_writes_missing_values_as_null():
@@ -202,6 +221,8 @@ def test_json_body_writes_missing_values_as_null():
     ("post", "/recommendations", {"user_id": "6", "categories": ["Sprots"]}, 400,
      "unknown category 'Sprots'"),
     ("get", "/users/6/recommendations?category=Sprots", None, 400, "unknown category"),
+    ("post", "/audiences", {"interest_id": "NEW", "attributes": {"category": "Sports"}}, 400,
+     "cannot score a new interest"),
 ])
 def test_errors_are_json_with_a_message(server, method, path, payload, status, message):
     response = getattr(server["client"], method)(path, **({"json": payload} if payload else {}))
@@ -240,9 +261,76 @@ def test_openapi_lists_every_endpoint(server):
     paths = server["client"].get("/openapi.json").json()["paths"]
     for path in ("/health", "/ready", "/model", "/admin/reload", "/users/{user_id}/recommendations",
                  "/recommendations", "/users/{user_id}/history", "/predict",
-                 "/interests/{interest_id}/audience", "/interests/{interest_id}/similar",
+                 "/interests/{interest_id}/audience", "/audiences",
+                 "/interests/{interest_id}/similar",
                  "/users/{user_id}/similar"):
         assert path in paths
+
+
+@pytest.fixture(scope="module")
+def hybrid_server(tmp_path_factory: pytest.TempPathFactory):
+    training = adrec.TrainConfig(epochs=3, target_transform="log1p", seed=1)
+    model = adrec.Recommender(adrec.ModelConfig(kind="hybrid", dim=8), training).fit(
+        adrec.load_sample(), progress=False)
+    folder = tmp_path_factory.mktemp("hybrid")
+    model.save(folder / "bundle")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adrec", "-q", "serve", str(folder / "bundle"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"))
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    for _ in range(200):
+        try:
+            if client.get("/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"the server did not start: {process.communicate()[1][-2000:]}")
+    yield {"client": client, "model": model}
+    client.close()
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_new_user_scored_from_attributes(hybrid_server):
+    client, model = hybrid_server["client"], hybrid_server["model"]
+    attributes = {"age_band": "25-34", "region": "capital"}
+    response = client.post("/recommendations", json={"user_id": "brand-new", "k": 5,
+                                                     "attributes": attributes})
+    body = schemas.Recommendations.model_validate(response.json())
+    assert body.fallback == "attributes"
+    assert body.output == "predicted_frequency"
+    assert "age_band=25-34" in body.reason
+    expected = model.recommend_new_user(attributes, 5)
+    assert [item.interest_id for item in body.items] == expected["interest_id"].tolist()
+
+    # Without attributes an unknown user still gets the popular fallback.
+    plain = client.get("/users/brand-new/recommendations", params={"k": 5}).json()
+    assert plain["fallback"] == "popular"
+
+
+def test_audience_of_new_and_known_interests(hybrid_server):
+    client, model = hybrid_server["client"], hybrid_server["model"]
+    response = client.post("/audiences", json={"interest_id": "NEW-SPORT", "k": 7,
+                                               "attributes": {"category": "Sports"}})
+    body = schemas.Audience.model_validate(response.json())
+    assert body.fallback == "attributes"
+    expected = model.audience_new_interest({"category": "Sports"}, 7)
+    assert [item.user_id for item in body.items] == expected["user_id"].tolist()
+
+    known = client.post("/audiences", json={"interest_id": "AUT-01", "k": 7}).json()
+    assert known["fallback"] is None
+    assert [item["user_id"] for item in known["items"]] == \
+        [item["user_id"] for item in client.get("/interests/AUT-01/audience",
+                                                params={"k": 7}).json()["items"]]
+    missing = client.post("/audiences", json={"interest_id": "NEW-SPORT", "k": 7})
+    assert missing.status_code == 404
+    wrong = client.post("/audiences", json={"interest_id": "NEW", "attributes": {"colour": "red"}})
+    assert wrong.status_code == 400
+    assert "unknown interest attribute 'colour'" in wrong.json()["error"]
 
 
 def test_reload_needs_token(server):
@@ -293,6 +381,14 @@ def test_port_in_use_fails_clearly(server, models: dict):
                            "--port", str(port)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "choose another --port" in done.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_port_out_of_range_is_refused(models: dict, port: str):
+    done = subprocess.run([sys.executable, "-m", "adrec", "serve", str(models["folder"] / "first"),
+                           "--port", port], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "expected a port number from 1 to 65535" in done.stderr
 
 
 def test_public_host_needs_token(models: dict, tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import adrec
@@ -148,3 +149,18 @@ def test_recommend_columns_equal_the_frame(fitted: adrec.Recommender, user: str)
         assert list(values) == frame[name].tolist()
     assert notes == frame.attrs
     assert ("fallback" in notes) == (user == "ghost")
+
+
+def test_multi_valued_categories_match_each_part():
+    frame = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u3"], "interest_id": ["a", "b", "c", "d"],
+                          "frequency": [1.0, 2.0, 3.0, 1.0]})
+    interests = pd.DataFrame({"name": ["A", "B", "C", "D"],
+                              "category": ["Comedy|Romance", "Drama", "Comedy", None]},
+                             index=pd.Index(["a", "b", "c", "d"], name="interest_id"))
+    data = adrec.InteractionData.from_frame(frame, interest_attributes=interests)
+    fitted = adrec.Recommender(adrec.ModelConfig(dim=2),
+                               adrec.TrainConfig(epochs=1, validation_fraction=0.0)).fit(
+        data, progress=False)
+    chosen = fitted.recommend("u3", 10, categories=["Comedy"])
+    assert set(chosen["interest_id"]) == {"a", "c"}
+    assert set(fitted.recommend("u3", 10, categories=["Romance", "Drama"])["interest_id"]) == {"a", "b"}

@@ -22,11 +22,12 @@ from adrec.errors import (
     TrainingError,
     UnknownIDError,
 )
-from adrec.models import ModelConfig
+from adrec.models import MODEL_KINDS, ModelConfig
 from adrec.recommendation import Recommender, reference_configs
 from adrec.training import TrainConfig
 
 __all__ = [
+    "MODEL_KINDS",
     "AdrecError",
     "BundleError",
     "ConfigError",

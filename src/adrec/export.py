@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 from tqdm.auto import tqdm
 
 from adrec.atomic import atomic_file
@@ -107,13 +108,13 @@ def export_audiences(recommender: Recommender, path: str | Path, k: int = 1000,
 def embedding_frames(recommender: Recommender) -> Iterator[pd.DataFrame]:
     """Yield the user, then the interest vectors: ``kind``, ``id``, ``bias`` (if any), ``e0``..."""
     model = recommender.model
-    for kind, vocabulary, table, bias in (
-            ("user", recommender.users, model.user_embedding,
-             getattr(model, "user_bias", None)),
-            ("interest", recommender.interests, model.interest_embedding,
-             getattr(model, "interest_bias", None))):
-        weights = table.weight.detach().cpu().numpy()
-        biases = None if bias is None else bias.weight.detach().cpu().numpy()[:, 0]
+    # Hybrid models' vectors include their attribute parts, so their dot products hold.
+    with torch.no_grad():
+        sides = (("user", recommender.users, *model.user_vectors()),
+                 ("interest", recommender.interests, *model.interest_vectors()))
+    for kind, vocabulary, vectors, bias in sides:
+        weights = vectors.detach().cpu().numpy()
+        biases = None if bias is None else bias.detach().cpu().numpy()
         for start in range(0, len(vocabulary), EMBEDDING_CHUNK_ROWS):
             stop = min(start + EMBEDDING_CHUNK_ROWS, len(vocabulary))
             frame = pd.DataFrame({"kind": np.full(stop - start, kind),
@@ -121,8 +122,8 @@ def embedding_frames(recommender: Recommender) -> Iterator[pd.DataFrame]:
             if biases is not None:
                 frame["bias"] = biases[start:stop]
             columns = [f"e{i}" for i in range(weights.shape[1])]
-            vectors = pd.DataFrame(weights[start:stop], columns=columns)
-            yield pd.concat([frame, vectors], axis=1)
+            block = pd.DataFrame(weights[start:stop], columns=columns)
+            yield pd.concat([frame, block], axis=1)
 
 
 def export_embeddings(recommender: Recommender, path: str | Path,

@@ -17,9 +17,11 @@ import pandas as pd
 from adrec.atomic import atomic_directory, atomic_file
 from adrec.cli.output import emit, frame_records
 from adrec.data import InteractionData, load_data, load_sample, split_data
+from adrec.data.split import COLD_SPLIT_COLUMNS
 from adrec.data.synthetic import SyntheticSpec, write_synthetic
 from adrec.errors import ConfigError, UnknownIDError
 from adrec.evaluation import evaluate
+from adrec.evaluation.cold_start import evaluate_cold_start
 from adrec.export import export_audiences, export_embeddings, export_format, export_recommendations
 from adrec.models import ModelConfig
 from adrec.persistence import check_bundle_destination
@@ -27,6 +29,11 @@ from adrec.recommendation import Recommender, reference_configs
 from adrec.training import TrainConfig, distributed
 
 MODEL_OPTIONS = {"dim": "dim"}
+# (ModelConfig field, command-line option) pairs.
+MODEL_OPTIONS = (("dim", "dim"), ("kind", "model_kind"), ("layers", "layers"),
+                 ("activation", "activation"), ("dropout", "dropout"), ("attributes", "attributes"),
+                 ("user_columns", "user_columns"), ("interest_columns", "interest_columns"),
+                 ("max_attribute_values", "max_attribute_values"), ("id_dropout", "id_dropout"))
 TRAINING_OPTIONS = ("objective", "backend", "threads", "epochs", "batch_size", "optimizer",
                     "learning_rate", "l2", "confidence_weight", "unobserved_weight",
                     "validation_fraction", "patience", "target_transform", "refit", "seed", "device")
@@ -40,9 +47,12 @@ def say(text: str = "") -> None:
 def configs_from_arguments(arguments: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     """Build the model and training configs from the defaults, ``--reference`` and explicit options."""
     model, training = reference_configs() if arguments.reference else (ModelConfig(), TrainConfig())
-    model_changes = {"dim": arguments.dim} if arguments.dim is not None else {}
+    model_changes = {name: getattr(arguments, option) for name, option in MODEL_OPTIONS
+                     if getattr(arguments, option, None) is not None}
     if arguments.no_bias:
         model_changes["use_bias"] = False
+    if getattr(arguments, "no_product", False):
+        model_changes["use_product"] = False
     training_changes = {name: getattr(arguments, name) for name in TRAINING_OPTIONS
                         if getattr(arguments, name) is not None}
     try:
@@ -303,8 +313,9 @@ def run_recommend(arguments: argparse.Namespace) -> None:
             emit({"fallback": result.attrs["fallback"], "reason": result.attrs["reason"],
                   "recommendations": frame_records(result)}, "json")
         else:
-            emit(result, arguments.format,
-                 title=f"User {arguments.user}: popular interests (fallback)")
+            source = "scored from attributes" if result.attrs["fallback"] == "attributes" \
+                else "popular interests"
+            emit(result, arguments.format, title=f"User {arguments.user}: {source} (fallback)")
         return
     listing = "ranked interests" if arguments.include_seen else \
         "recommended interests not engaged with yet"
@@ -313,6 +324,16 @@ def run_recommend(arguments: argparse.Namespace) -> None:
 
 def run_audience(arguments: argparse.Namespace) -> None:
     recommender = Recommender.load(arguments.model)
+    if arguments.attribute:
+        if arguments.interest in recommender.interests:
+            raise ConfigError(f"interest {arguments.interest!r} is known to the model; --attribute "
+                              "describes a new interest, so drop it")
+        result = recommender.audience_new_interest(dict(arguments.attribute), arguments.k)
+        print(f"adrec: note: interest {arguments.interest!r} is new: {result.attrs['reason']}",
+              file=sys.stderr)
+        emit(result, arguments.format,
+             title=f"New interest {arguments.interest}: the users most likely to engage")
+        return
     result = recommender.audience(arguments.interest, arguments.k,
                                   exclude_engaged=not arguments.include_engaged)
     who = "users" if arguments.include_engaged else "users who have not engaged with it yet"
@@ -349,7 +370,15 @@ def run_export(arguments: argparse.Namespace) -> None:
 
 def run_predict(arguments: argparse.Namespace) -> None:
     recommender = Recommender.load(arguments.model)
-    value = recommender.predict(arguments.user, arguments.interest)
+    if arguments.attribute:
+        if arguments.user in recommender.users:
+            raise ConfigError(f"user {arguments.user!r} is known to the model; --attribute "
+                              "describes a new user, so drop it")
+        value = float(recommender.predict_new_user(dict(arguments.attribute), [arguments.interest])[0])
+        print(f"adrec: note: user {arguments.user!r} is new: scored from its attributes",
+              file=sys.stderr)
+    else:
+        value = recommender.predict(arguments.user, arguments.interest)
     if arguments.format == "table":
         # A ranking model's output is a score for ordering interests, not a frequency.
         say(f"{value:.4f}" if recommender.predicts_frequency
@@ -396,7 +425,12 @@ def run_split(arguments: argparse.Namespace) -> None:
         moment = pd.Timestamp(report.cutoff, unit="s", tz="UTC")
         say(f"  Cutoff: {moment:%Y-%m-%d %H:%M:%S} UTC ({report.cutoff}); rows at or after it are "
             "held out, ties included.")
-    if report.cold_rows:
+    if arguments.method in COLD_SPLIT_COLUMNS:
+        say(f"  {report.cold_users:,} of the {report.test_users:,} held-out users and "
+            f"{report.cold_interests:,} of the {report.test_interests:,} held-out interests do not "
+            "occur in the training part. adrec evaluate scores only rows whose user and interest "
+            "the model knows, so it counts the other rows but cannot score them.")
+    elif report.cold_rows:
         say(f"  note: {report.cold_rows:,} held-out rows have a user or interest that is not in "
             f"the training part ({report.cold_users:,} distinct users and "
             f"{report.cold_interests:,} distinct interests). A model trained on that part cannot "
@@ -434,8 +468,12 @@ def run_evaluate(arguments: argparse.Namespace) -> None:
         check_output_path(Path(arguments.json))
     recommender = Recommender.load(arguments.model)
     test = load_data_from_arguments(arguments)
-    report = evaluate(recommender, test, ks=tuple(arguments.k),
-                      relevant_min=arguments.relevant_min, baselines=not arguments.no_baselines)
+    if arguments.cold:
+        report = evaluate_cold_start(recommender, test, arguments.cold, ks=tuple(arguments.k),
+                                     relevant_min=arguments.relevant_min)
+    else:
+        report = evaluate(recommender, test, ks=tuple(arguments.k),
+                          relevant_min=arguments.relevant_min, baselines=not arguments.no_baselines)
     if arguments.json:
         with atomic_file(Path(arguments.json)) as temporary:
             temporary.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
@@ -444,10 +482,16 @@ def run_evaluate(arguments: argparse.Namespace) -> None:
         emit(report.to_dict(), "json")
         return
     counts = report.counts
-    summary = (f"Held-out rows: {counts['test_rows']:,}; scored: {counts['scored_rows']:,}; with an "
-               f"unknown user or interest: {counts['unknown_rows']:,} (distinct unknown users: "
-               f"{counts['unknown_users']:,}, interests: {counts['unknown_interests']:,}). "
-               f"Users ranked: {counts['users_ranked']:,}.")
+    if arguments.cold:
+        side = arguments.cold
+        summary = (f"Held-out rows: {counts['test_rows']:,}; scored from attributes: "
+                   f"{counts['scored_rows']:,}, of {counts[f'new_{side}']:,} new {side}; "
+                   f"{side} ranked: {counts[f'new_{side}_with_relevant']:,}.")
+    else:
+        summary = (f"Held-out rows: {counts['test_rows']:,}; scored: {counts['scored_rows']:,}; "
+                   f"with an unknown user or interest: {counts['unknown_rows']:,} (distinct "
+                   f"unknown users: {counts['unknown_users']:,}, interests: "
+                   f"{counts['unknown_interests']:,}). Users ranked: {counts['users_ranked']:,}.")
     comments = [f"note: {note}" for note in report.notes] + report.verdicts
     if arguments.format == "csv":
         # stdout carries the table, so the sentences go to stderr.

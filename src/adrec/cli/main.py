@@ -18,7 +18,8 @@ from adrec.data.split import SPLIT_METHODS
 from adrec.data.validation import DEFAULT_DUPLICATE_POLICY, DUPLICATE_POLICIES
 from adrec.errors import AdrecError, UnknownIDError
 from adrec.export import EXPORT_KINDS
-from adrec.models import ModelConfig
+from adrec.models import MODEL_KINDS, ModelConfig
+from adrec.models.config import ACTIVATION_NAMES
 from adrec.training import BACKENDS, OBJECTIVES, OPTIMIZERS, TARGET_TRANSFORMS, TrainConfig
 from adrec.training.config import (
     DEFAULT_L2,
@@ -84,6 +85,22 @@ def _add_format(parser: argparse.ArgumentParser) -> None:
                              "scripts (default: table)")
 
 
+def _port(text: str) -> int:
+    """Parse a TCP port number."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return port
+
+
+def _name_list(text: str) -> list[str]:
+    """Parse comma-separated column names; an empty text is an empty list."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _attribute(text: str) -> tuple[str, str]:
     """Parse ``NAME=VALUE``."""
     name, separator, value = text.partition("=")
@@ -135,6 +152,38 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dim", type=int, help=f"embedding dimension (default: {model_defaults.dim})")
     group.add_argument("--no-bias", action="store_true",
                        help="leave out the user and interest biases and the global mean")
+    group.add_argument("--model", choices=MODEL_KINDS, dest="model_kind",
+                       help="mf: dot product of user and interest embeddings; hybrid: adds "
+                            "embeddings of the users' and interests' attributes, so new users "
+                            "and interests can be scored from attributes; deep: dense layers over "
+                            f"the embeddings (default: {model_defaults.kind})")
+    group.add_argument("--layers", type=_int_list,
+                       help="deep: sizes of the hidden layers, comma-separated (default: "
+                            f"{','.join(map(str, model_defaults.layers))})")
+    group.add_argument("--activation", choices=ACTIVATION_NAMES,
+                       help=f"deep: activation of the hidden layers (default: "
+                            f"{model_defaults.activation})")
+    group.add_argument("--dropout", type=float,
+                       help=f"deep: dropout after each hidden layer (default: {model_defaults.dropout})")
+    group.add_argument("--no-product", action="store_true",
+                       help="deep: feed the two vectors to the layers without their element-wise "
+                            "product")
+    group.add_argument("--attributes", action=argparse.BooleanOptionalAction, default=None,
+                       help="embed the users' and interests' attribute columns (default: on for "
+                            "hybrid, off for deep)")
+    group.add_argument("--user-columns", type=_name_list, metavar="A,B",
+                       help="hybrid: users table columns to embed; an empty value embeds none "
+                            "(default: chosen automatically, see the README)")
+    group.add_argument("--interest-columns", type=_name_list, metavar="A,B",
+                       help="hybrid: interests table columns to embed (default: chosen "
+                            "automatically)")
+    group.add_argument("--max-attribute-values", type=int,
+                       help="hybrid: text columns with more distinct values are not chosen "
+                            f"automatically (default: {model_defaults.max_attribute_values})")
+    group.add_argument("--id-dropout", type=float,
+                       help="hybrid: chance of dropping a user's or interest's own embedding in a "
+                            "training row, so attributes learn to score new ones alone (default: "
+                            f"{model_defaults.id_dropout})")
 
     group.add_argument("--backend", choices=BACKENDS,
                        help="mse training: fast is compiled lock-free SGD on the CPU, one step "
@@ -255,9 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--include-seen", action="store_true",
                            help="also rank interests the user already engaged with")
     recommend.add_argument("--fallback", action="store_true",
-                           help="for a user the model does not know, list the interests engaged "
-                                "by the most users (within the segment of --attribute), flagged "
-                                "as a fallback, instead of failing")
+                           help="for a user the model does not know, answer instead of failing: "
+                                "a hybrid model scores the user from --attribute values; other "
+                                "models list the interests engaged by the most users (within the "
+                                "segment of --attribute); the answer is flagged as a fallback")
     recommend.add_argument("--attribute", action="append", type=_attribute, default=[],
                            metavar="NAME=VALUE",
                            help="with --fallback: a users-table attribute of the unknown user, "
@@ -275,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="number of users (default: 1000)")
     audience.add_argument("--include-engaged", action="store_true",
                           help="also rank users who already engaged with the interest")
+    audience.add_argument("--attribute", action="append", type=_attribute, default=[],
+                          metavar="NAME=VALUE",
+                          help="INTEREST is new to the model: rank users from its interests-table "
+                               "attributes, such as category=Sports (hybrid models); repeat for "
+                               "several")
     _add_format(audience)
     audience.set_defaults(handler=commands.run_audience)
 
@@ -299,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("model", metavar="MODEL", help="model bundle folder")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: 127.0.0.1, this machine only)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port, 1 to 65535 (default: 8000)")
     serve.add_argument("--admin-token",
                        help="token that POST /admin/reload requires as 'Authorization: Bearer "
                             "TOKEN' (default: $ADREC_ADMIN_TOKEN; required beyond 127.0.0.1)")
@@ -332,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", metavar="MODEL", help="model bundle folder")
     predict.add_argument("user", metavar="USER", help="user ID")
     predict.add_argument("interest", metavar="INTEREST", help="interest ID")
+    predict.add_argument("--attribute", action="append", type=_attribute, default=[],
+                         metavar="NAME=VALUE",
+                         help="USER is new to the model: predict from the user's users-table "
+                              "attributes, such as age_band=25-34 (hybrid models); repeat for "
+                              "several")
     _add_format(predict)
     predict.set_defaults(handler=commands.run_predict)
 
@@ -341,14 +401,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "OUT/test (frequency table), as CSV, and report the test users and "
                     "interests that do not occur in training. random: rows at random; "
                     "leave-n-out: per user, -n rows or --test-fraction of their rows; time: "
-                    "every row at or after --cutoff, or the latest --test-fraction of rows.")
+                    "every row at or after --cutoff, or the latest --test-fraction of rows; "
+                    "cold-users: every row of --test-fraction of the users, so no test user "
+                    "occurs in training; cold-interests: the same for interests.")
     split.add_argument("data", metavar="DATA", help="dataset folder or frequency table file")
     split.add_argument("out", metavar="OUT", help="folder to create with train/ and test/")
     split.add_argument("--method", choices=SPLIT_METHODS, default="random",
-                       help="how rows are held out (default: random)")
+                       help="how rows are held out: random rows, leave-n-out per user, time "
+                            "cutoff, or whole users (cold-users) or interests (cold-interests) "
+                            "(default: random)")
     split.add_argument("--test-fraction", type=open_fraction,
-                       help="share of rows held out, between 0 and 1 (default: 0.1 unless -n or "
-                            "--cutoff is given)")
+                       help="share held out, between 0 and 1: of the rows, or of the users or "
+                            "interests for the cold splits (default: 0.1 unless -n or --cutoff "
+                            "is given)")
     split.add_argument("-n", type=positive_int,
                        help="leave-n-out only: rows held out per user, instead of --test-fraction")
     split.add_argument("--cutoff", help="time only: first held-out moment, as Unix seconds or an "
@@ -375,6 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
                                "(default: every held-out row is relevant)")
     evaluate.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     evaluate.add_argument("--no-baselines", action="store_true", help="evaluate the model only")
+    evaluate.add_argument("--cold", choices=("users", "interests"),
+                          help="measure cold start: score the held-out users (or interests) the "
+                               "model was not trained on from their attributes, beside the "
+                               "fallbacks; use the test part of a cold-users (cold-interests) "
+                               "split (hybrid models)")
     _add_data_options(evaluate)
     _add_format(evaluate)
     evaluate.set_defaults(handler=commands.run_evaluate)

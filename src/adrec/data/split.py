@@ -1,4 +1,8 @@
-"""Splitting interactions into training and held-out parts: random, per-user leave-n-out, time cutoff."""
+"""Splitting interactions into training and held-out parts.
+
+Methods: random rows, per-user leave-n-out, a time cutoff, and cold-start splits that
+hold out whole users or whole interests.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ from adrec.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-SPLIT_METHODS = ("random", "leave-n-out", "time")
+SPLIT_METHODS = ("random", "leave-n-out", "time", "cold-users", "cold-interests")
+# Methods that hold out whole users or interests, keyed to the index they group rows by.
+COLD_SPLIT_COLUMNS = {"cold-users": "user_index", "cold-interests": "interest_index"}
 
 
 def random_split(n_rows: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,6 +111,42 @@ def time_split(timestamp: np.ndarray | None, *, cutoff: int | None = None,
     return np.flatnonzero(~is_held_out).astype(np.int64), np.flatnonzero(is_held_out).astype(np.int64)
 
 
+def cold_split(entity_index: np.ndarray, test_fraction: float, seed: int, *,
+               entity: str = "user") -> tuple[np.ndarray, np.ndarray]:
+    """Hold out every row of a random ``test_fraction`` of the users or interests.
+
+    ``entity_index`` gives each row's user (or interest) index. The fraction is
+    taken of the distinct indices that occur in it and rounded, with at least
+    one held out and one left for training when the fraction is above 0. The
+    training part then contains no row of a held-out user (or interest), which
+    is what a cold-start evaluation needs.
+
+    Args:
+        entity_index: the user or interest index of each row.
+        test_fraction: share of the users (or interests) held out, in [0, 1).
+        seed: seed of the choice; the same seed gives the same split.
+        entity: ``"user"`` or ``"interest"``, used in error messages.
+
+    Returns:
+        ``(train_rows, held_out_rows)`` as sorted ``int64`` row numbers.
+
+    Raises:
+        ConfigError: fewer than two distinct users (or interests) occur, so
+            one cannot be held out while another stays in training.
+    """
+    _check_fraction(test_fraction)
+    entity_index = np.asarray(entity_index, dtype=np.int64)
+    present = np.unique(entity_index)
+    if len(present) < 2:
+        raise ConfigError(f"a cold-{entity}s split needs rows of at least 2 {entity}s, "
+                          f"got {len(present)}. Use a random or leave-n-out split instead.")
+
+    # The same rounding and bounds as a random row split, applied to the distinct IDs.
+    _, held_out_positions = random_split(len(present), test_fraction, seed)
+    is_held_out = np.isin(entity_index, present[held_out_positions])
+    return np.flatnonzero(~is_held_out).astype(np.int64), np.flatnonzero(is_held_out).astype(np.int64)
+
+
 @dataclass
 class SplitReport:
     """Counts of a split, including the held-out rows that no model trained on the rest can score."""
@@ -141,7 +183,11 @@ def split_report(method: str, user_index: np.ndarray, interest_index: np.ndarray
         cold_interests=int((~np.isin(test_interests, train_interests)).sum()),
         cold_rows=int(cold_row.sum()), cutoff=cutoff,
     )
-    if report.cold_rows:
+    if method in COLD_SPLIT_COLUMNS:
+        logger.info("%s split: %d of %d held-out users and %d of %d held-out interests do not occur "
+                    "in the training part", method, report.cold_users, report.test_users,
+                    report.cold_interests, report.test_interests)
+    elif report.cold_rows:
         logger.info("%d held-out rows (%d users, %d interests) do not occur in the training part; "
                     "a model trained on it cannot score them", report.cold_rows, report.cold_users,
                     report.cold_interests)
@@ -180,10 +226,13 @@ def split_data(data, method: str = "random", *, test_fraction: float | None = No
     Args:
         data: the interactions to split.
         method: ``random`` (rows at random), ``leave-n-out`` (per user: ``n``
-            rows, or ``test_fraction`` of their rows) or ``time`` (every row at
-            or after ``cutoff``, or the latest ``test_fraction`` of rows).
-        test_fraction: share held out, in (0, 1); 0.1 when neither it, ``n``
-            nor ``cutoff`` is given.
+            rows, or ``test_fraction`` of their rows), ``time`` (every row at
+            or after ``cutoff``, or the latest ``test_fraction`` of rows),
+            ``cold-users`` (every row of ``test_fraction`` of the users) or
+            ``cold-interests`` (every row of ``test_fraction`` of the interests).
+        test_fraction: share held out, in (0, 1): of the rows, or of the users
+            or interests for the cold splits; 0.1 when neither it, ``n`` nor
+            ``cutoff`` is given.
         seed: seed of the random choices; the same seed gives the same split.
         n: ``leave-n-out`` only: rows held out per user, instead of a fraction.
         cutoff: ``time`` only: the first held-out moment, as Unix seconds or an
@@ -191,7 +240,8 @@ def split_data(data, method: str = "random", *, test_fraction: float | None = No
 
     The two parts are disjoint and together hold every row. Each part's
     vocabularies hold only its own IDs; ``report`` counts the held-out users,
-    interests and rows the training part does not contain.
+    interests and rows the training part does not contain. After a cold split,
+    every held-out user (or interest) is among them.
 
     Raises:
         ConfigError: an unknown method, an option the method does not use, or a
@@ -216,6 +266,10 @@ def split_data(data, method: str = "random", *, test_fraction: float | None = No
     elif method == "leave-n-out":
         train_rows, test_rows = leave_n_out_split(
             data.user_index, seed, n=n, fraction=None if n is not None else fraction)
+    elif method in COLD_SPLIT_COLUMNS:
+        column = COLD_SPLIT_COLUMNS[method]
+        train_rows, test_rows = cold_split(getattr(data, column), fraction, seed,
+                                           entity=column.removesuffix("_index"))
     else:
         train_rows, test_rows = time_split(data.timestamp, cutoff=cutoff,
                                            fraction=None if cutoff is not None else fraction)

@@ -71,6 +71,15 @@ class MatrixFactorization(nn.Module):
             scores += self.interest_bias(interests) + self.user_bias.weight.T + self.global_mean
         return scores
 
+    def user_vectors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Every user's vector and bias (None without biases)."""
+        return self.user_embedding.weight, self.user_bias.weight[:, 0] if self.use_bias else None
+
+    def interest_vectors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Every interest's vector and bias (None without biases)."""
+        return self.interest_embedding.weight, \
+            self.interest_bias.weight[:, 0] if self.use_bias else None
+
     def l2_penalty(self, users: torch.Tensor, interests: torch.Tensor) -> torch.Tensor:
         """Return the mean squared norm of the parameters a batch touches.
 

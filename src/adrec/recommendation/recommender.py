@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from adrec.data.dataset import InteractionData
+from adrec.data.features import FeatureSpace
 from adrec.data.split import random_split
 from adrec.data.vocabulary import Vocabulary
 from adrec.errors import BundleError, ConfigError, DivergenceError
@@ -63,6 +64,11 @@ def _ranked_batches(score_batch, rows: np.ndarray, k: int, exclude: tuple[np.nda
         yield np.repeat(batch, lengths), np.concatenate(lists), ranks
 
 
+def _aligned(table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """Return the attribute rows of ``ids`` in their order; IDs without a row get missing values."""
+    return table.reindex(pd.Index(ids, dtype=object))
+
+
 def reference_configs() -> tuple[ModelConfig, TrainConfig]:
     """Return the reference design: dimension 100, plain dot product, MSE, Adamax, 30 epochs.
 
@@ -101,7 +107,11 @@ class Recommender:
         self.manifest: dict = {}
         self._engaged_indptr = np.zeros(1, dtype=np.int64)
         self._engaged_interests = np.empty(0, dtype=np.int64)
-        self._categories: np.ndarray | None = None
+        # The attribute columns a hybrid or deep model embeds; None when it uses none.
+        self.user_features: FeatureSpace | None = None
+        self.interest_features: FeatureSpace | None = None
+        self._encoded_features: tuple | None = None
+        self._categories: dict[str, np.ndarray] | None = None
         self._init_from = self._init_data = None
         # The fast backend's step size after a restart for divergence, while fit() runs.
         self._sgd_learning_rate: float | None = None
@@ -151,7 +161,12 @@ class Recommender:
             raise ConfigError("cannot fit on empty data")
         config = self.train_config
         started = time.perf_counter()
-        if config.objective == "ials" and self.model_config.use_bias:
+        if self.model_config.kind != "mf" and config.backend == "fast":
+            raise ConfigError(f"the fast backend trains the mf model only; the "
+                              f"{self.model_config.kind} model trains with --backend torch, its "
+                              "default")
+        if config.objective == "ials" and self.model_config.kind == "mf" and \
+                self.model_config.use_bias:
             logger.info("implicit-feedback ALS learns no biases; training without them")
             self.model_config = dataclasses.replace(self.model_config, use_bias=False)
 
@@ -173,6 +188,7 @@ class Recommender:
         global_mean = float(train.targets.mean())
         self._init_from, self._init_data = init_from, data
         self._sgd_learning_rate = None
+        self._fit_features(data)
         self.model = self._new_model(data, global_mean)
         if init_from is not None:
             self._copy_embeddings_from(init_from, data)
@@ -183,7 +199,7 @@ class Recommender:
 
         result = self._train(self.model, train, validation, config, callbacks, progress,
                              checkpoint_path)
-        self.model.cpu()
+        self.model.cpu().eval()
         self.history_ = [record.to_dict() for record in result.history]
         self.metrics = self._compute_metrics(train, validation, data, train_rows, validation_rows,
                                              result)
@@ -204,7 +220,7 @@ class Recommender:
             if init_from is not None:
                 self._copy_embeddings_from(init_from, data)
             self._train(self.model, everything, None, refit_config, (), progress, None)
-            self.model.cpu()
+            self.model.cpu().eval()
             self.metrics["refit_epochs"] = result.best_epoch
 
         self.metrics["fit_seconds"] = time.perf_counter() - started
@@ -217,9 +233,31 @@ class Recommender:
                     self.metrics.get("validation_ndcg@10"))
         return self
 
+    def _fit_features(self, data: InteractionData) -> None:
+        """Choose and encode the attribute columns, for the model kinds that use them."""
+        self.user_features = self.interest_features = None
+        self._encoded_features = None
+        config = self.model_config
+        if not config.uses_attributes:
+            return
+        users = _aligned(data.user_attributes, data.users.ids)
+        interests = _aligned(data.interest_attributes, data.interests.ids)
+        self.user_features = FeatureSpace.fit(users, config.user_columns,
+                                              max_values=config.max_attribute_values, kind="user")
+        self.interest_features = FeatureSpace.fit(interests, config.interest_columns,
+                                                  max_values=config.max_attribute_values,
+                                                  kind="interest")
+        self._encoded_features = (self.user_features.encode(users),
+                                  self.interest_features.encode(interests))
+        logger.info("attribute features: users %s; interests %s", self.user_features.describe(),
+                    self.interest_features.describe())
+
     def _new_model(self, data: InteractionData, global_mean: float):
         """Build the configured model with freshly seeded random weights."""
-        model = build_model(self.model_config, data.n_users, data.n_interests, global_mean)
+        model = build_model(self.model_config, data.n_users, data.n_interests, global_mean,
+                            user_features=self.user_features,
+                            interest_features=self.interest_features,
+                            encoded=self._encoded_features)
         model.reset_parameters(self.model_config.init_std,
                                torch.Generator().manual_seed(self.train_config.seed))
         return model
@@ -228,24 +266,27 @@ class Recommender:
                config: TrainConfig, callbacks: Sequence[EpochCallback], progress: bool | None,
                checkpoint_path: str | Path | None):
         """Run the trainer of the configured objective and return its result."""
-        if config.objective == "ials":
-            score = None
-            if validation is not None and len(validation):
-                def score(scored_model) -> float:
-                    scored_model.eval()
-                    metrics = evaluate_ranking(
-                        lambda users: self._score_users_with(scored_model, users),
-                        (train.users, train.interests), (validation.users, validation.interests),
-                        model.n_users, model.n_interests, ks=(10,),
-                        max_users=VALIDATION_RANKING_USERS, seed=config.seed)
-                    return metrics["ndcg@10"] or 0.0
+        score = None
+        if config.objective == "ials" and validation is not None and len(validation):
+            def score(scored_model) -> float:
+                scored_model.eval()
+                metrics = evaluate_ranking(
+                    lambda users: self._score_users_with(scored_model, users),
+                    (train.users, train.interests), (validation.users, validation.interests),
+                    model.n_users, model.n_interests, ks=(10,),
+                    max_users=VALIDATION_RANKING_USERS, seed=config.seed)
+                return metrics["ndcg@10"] or 0.0
+        if config.objective == "ials" and self.model_config.kind == "mf":
             trainer = ALSTrainer(config, validation_score=score, callbacks=callbacks,
                                  progress=progress, checkpoint_path=checkpoint_path)
             return trainer.fit(model, train)
-        if config.effective_backend == "torch":
+        if self.model_config.kind != "mf" or config.effective_backend == "torch":
             trainer = Trainer(config, callbacks=callbacks, progress=progress,
-                              checkpoint_path=checkpoint_path)
-            return trainer.fit(model, train, validation)
+                              checkpoint_path=checkpoint_path, validation_score=score)
+            # Dropout draws from torch's global generator: seed it, and give the caller's back.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(config.seed)
+                return trainer.fit(model, train, validation)
 
         # One SGD step per row diverges on large raw counts with a step size made for ratings.
         # Then training starts again from the same initialization with a smaller step, unless
@@ -349,6 +390,9 @@ class Recommender:
 
     def _copy_embeddings_from(self, source: Recommender | str | Path, data: InteractionData) -> None:
         """Start from another model's weights for every user and interest ID both know."""
+        if self.model_config.kind != "mf":
+            raise ConfigError(f"starting from another model's embeddings works for the mf model "
+                              f"only, not {self.model_config.kind!r}")
         if not isinstance(source, Recommender):
             source = Recommender.load(source)
         if source.model_config.dim != self.model_config.dim or \
@@ -625,7 +669,12 @@ class Recommender:
         self._require_fitted()
         allowed = self._allowed_interests(include, exclude, categories)
         if fallback and user_id not in self.users:
-            frame = self.popular(k, attributes, allowed=allowed)
+            # A model with user attributes scores the new user from them; others fall back
+            # to what is popular in the user's segment.
+            if attributes and self.user_features is not None:
+                frame = self._recommend_new_user(attributes, k, allowed)
+            else:
+                frame = self.popular(k, attributes, allowed=allowed)
             notes = dict(frame.attrs, reason=f"unknown user {user_id!r}: {frame.attrs['reason']}")
             return {column: frame[column].to_numpy() for column in frame.columns}, notes
 
@@ -762,7 +811,7 @@ class Recommender:
         the interest's display attributes. The interest itself is left out.
         """
         self._require_fitted()
-        chosen, similarity = self._nearest(self.model.interest_embedding.weight,
+        chosen, similarity = self._nearest(self.model.interest_vectors()[0],
                                            self.interests.index_of(interest_id), k)
         frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                               "interest_id": self.interests.ids[chosen], "similarity": similarity})
@@ -775,7 +824,7 @@ class Recommender:
         attribute columns. The user itself is left out.
         """
         self._require_fitted()
-        chosen, similarity = self._nearest(self.model.user_embedding.weight,
+        chosen, similarity = self._nearest(self.model.user_vectors()[0],
                                            self.users.index_of(user_id), k)
         frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                               "user_id": self.users.ids[chosen], "similarity": similarity})
@@ -807,20 +856,31 @@ class Recommender:
             if "category" not in self.interest_attributes.columns:
                 raise ConfigError("the interests table has no category column, so interests "
                                   "cannot be filtered by category; drop the category filter")
-            category = self._interest_categories()
-            known = set(category) - {""}
-            unknown = [str(value) for value in categories if str(value) not in known]
+            members = self._category_members()
+            unknown = [str(value) for value in categories if str(value) not in members]
             if unknown:
                 raise ConfigError(f"unknown category {unknown[0]!r}; the interests table has "
-                                  f"{len(known):,} categories, such as {sorted(known)[:10]}")
-            allowed &= np.isin(category, [str(value) for value in categories])
+                                  f"{len(members):,} categories, such as {sorted(members)[:10]}")
+            in_categories = np.zeros(len(self.interests), dtype=bool)
+            for value in categories:
+                in_categories[members[str(value)]] = True
+            allowed &= in_categories
         return allowed
 
-    def _interest_categories(self) -> np.ndarray:
-        """Return each interest's category as text ('' where missing), computed once."""
+    def _category_members(self) -> dict[str, np.ndarray]:
+        """Return the interests of each category, computed once.
+
+        A category cell may hold several categories separated by ``|`` (such as
+        MovieLens's ``Comedy|Romance``); the interest then belongs to each.
+        """
         if self._categories is None:
             column = self.interest_attributes["category"]
-            self._categories = column.astype(str).where(column.notna(), "").to_numpy(dtype=object)
+            tokens = column.dropna().astype(str).str.split("|").explode().str.strip()
+            tokens = tokens[tokens != ""]
+            rows = self.interest_attributes.index.get_indexer(tokens.index)
+            self._categories = {str(name): np.unique(rows[positions])
+                                for name, positions in tokens.reset_index(drop=True).groupby(
+                                    tokens.to_numpy()).groups.items()}
         return self._categories
 
     def popular(self, k: int = 20, attributes: Mapping[str, str] | None = None,
@@ -874,6 +934,108 @@ class Recommender:
         frame.attrs.update(fallback="popular", reason=f"most engaged interests among {segment}")
         return frame
 
+    # ------------------------------------------------------------- cold start
+
+    def _new_entity_features(self, kind: str, attributes: Mapping[str, object]
+                             ) -> tuple[torch.Tensor, torch.Tensor, str]:
+        """Encode a new user's or interest's attributes; return the matrices and a description."""
+        space = self.user_features if kind == "user" else self.interest_features
+        table = self.user_attributes if kind == "user" else self.interest_attributes
+        if space is None or len(space) == 0:
+            raise ConfigError(f"this {self.model_config.kind} model embeds no {kind} attributes, so "
+                              f"it cannot score a new {kind}; train a hybrid model (--model hybrid) "
+                              f"on data with a{'' if kind == 'user' else 'n'} {kind}s table")
+        unknown = [name for name in attributes if name not in table.columns]
+        if unknown:
+            raise ConfigError(f"unknown {kind} attribute {unknown[0]!r}; use one of the {kind}s "
+                              f"table's columns {[str(c) for c in table.columns]}")
+        used_names = {column.name for column in space.columns}
+        used = {name: value for name, value in attributes.items() if name in used_names}
+        ids, weights = space.encode_attributes(used)
+        description = ", ".join(f"{name}={value}" for name, value in used.items()) or "no attributes"
+        ignored = sorted(set(attributes) - used_names)
+        if ignored:
+            description += f" (the model does not use {', '.join(ignored)})"
+        return (torch.as_tensor(ids, device=self.device), torch.as_tensor(weights, device=self.device),
+                description)
+
+    def _new_user_scores(self, attributes: Mapping[str, object]) -> tuple[np.ndarray, str]:
+        self._require_fitted()
+        ids, weights, description = self._new_entity_features("user", attributes)
+        self.model.eval()
+        with torch.no_grad():
+            scores = self.model.score_new_users(ids, weights)[0]
+        return scores.double().cpu().numpy(), description
+
+    def _new_interest_scores(self, attributes: Mapping[str, object]) -> tuple[np.ndarray, str]:
+        self._require_fitted()
+        ids, weights, description = self._new_entity_features("interest", attributes)
+        self.model.eval()
+        with torch.no_grad():
+            scores = self.model.score_new_interests(ids, weights)[0]
+        return scores.double().cpu().numpy(), description
+
+    def _recommend_new_user(self, attributes: Mapping[str, object], k: int,
+                            allowed: np.ndarray | None) -> pd.DataFrame:
+        scores, description = self._new_user_scores(attributes)
+        chosen = top_k(scores, k, None if allowed is None else np.flatnonzero(~allowed))
+        frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
+                              "interest_id": self.interests.ids[chosen],
+                              self.score_column: self._output(scores[chosen])})
+        frame = self._with_attributes(frame, chosen)
+        frame.attrs.update(fallback="attributes",
+                           reason=f"scored from the user's attributes alone: {description}")
+        return frame
+
+    def recommend_new_user(self, attributes: Mapping[str, object], k: int = 20, *,
+                           include: Sequence[str] | None = None,
+                           exclude: Sequence[str] | None = None,
+                           categories: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return the ``k`` best interests for a user the model has not seen, from attributes alone.
+
+        ``attributes`` maps users table columns to values, such as
+        ``{"age_band": "25-34", "region": "north"}``. Values the model did not
+        see in training, and columns left out, count as unknown. Columns of the
+        users table that the model does not embed are ignored and named in the
+        ``reason``. The frame has the columns of :meth:`recommend`; its ``attrs``
+        give ``fallback`` (``"attributes"``) and ``reason``.
+
+        Raises:
+            ConfigError: the model embeds no user attributes, or an attribute is
+                not a column of the users table.
+        """
+        return self._recommend_new_user(attributes, k,
+                                        self._allowed_interests(include, exclude, categories))
+
+    def predict_new_user(self, attributes: Mapping[str, object],
+                         interest_ids: Sequence[str]) -> np.ndarray:
+        """Predict a new user's frequency (or score) for each interest, from the user's attributes."""
+        scores, _ = self._new_user_scores(attributes)
+        return self._output(scores[self.interests.indices_of(interest_ids)])
+
+    def audience_new_interest(self, attributes: Mapping[str, object], k: int = 1000) -> pd.DataFrame:
+        """Return the ``k`` users most likely to engage with an interest the model has not seen.
+
+        The interest is described by its attributes (columns of the interests
+        table, such as ``{"category": "Sports"}``). Columns: those of
+        :meth:`audience`; ``attrs`` give ``fallback`` (``"attributes"``) and ``reason``.
+        """
+        scores, description = self._new_interest_scores(attributes)
+        chosen = top_k(scores, k)
+        frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
+                              "user_id": self.users.ids[chosen],
+                              self.score_column: self._output(scores[chosen])})
+        frame = self._with_user_attributes(frame, chosen)
+        frame.attrs.update(fallback="attributes",
+                           reason=f"scored from the interest's attributes alone: {description}")
+        return frame
+
+    def predict_new_interest(self, attributes: Mapping[str, object],
+                             user_ids: Sequence[str]) -> np.ndarray:
+        """Predict each user's frequency (or score) for a new interest, from its attributes."""
+        scores, _ = self._new_interest_scores(attributes)
+        return self._output(scores[self.users.indices_of(user_ids)])
+
     # ------------------------------------------------------------- persistence
 
     def info(self) -> dict:
@@ -889,6 +1051,9 @@ class Recommender:
             "interests": len(self.interests),
             "engaged_rows": len(self.interactions),
         }
+        if self.user_features is not None:
+            info["features"] = {"user": self.user_features.describe(),
+                                "interest": self.interest_features.describe()}
         for key in ("adrec_version", "torch_version", "python_version", "saved_at"):
             if key in self.manifest:
                 info[key] = self.manifest[key]
@@ -901,7 +1066,7 @@ class Recommender:
         config = self.train_config
         used = {"l2": config.effective_l2}
         if config.objective == "mse":
-            backend = config.effective_backend
+            backend = config.effective_backend if self.model_config.kind == "mf" else "torch"
             used.update(backend=backend, optimizer=config.optimizer_for(backend),
                         learning_rate=self.metrics.get("learning_rate",
                                                        config.learning_rate_for(backend)))
@@ -924,6 +1089,9 @@ class Recommender:
             "history": self.history_,
             "data": self.data_summary,
         }
+        if self.user_features is not None:
+            manifest["features"] = {"user": self.user_features.to_dict(),
+                                    "interest": self.interest_features.to_dict()}
         # Bundles hold CPU tensors, so a model scored on a GPU loads anywhere.
         weights = {name: tensor.cpu() for name, tensor in self.model.state_dict().items()}
         contents = BundleContents(manifest=manifest, weights=weights,
@@ -960,8 +1128,14 @@ class Recommender:
             recommender.interest_attributes = interests.drop(columns=["interest_id"]).set_axis(
                 pd.Index(recommender.interests.ids, dtype=object, name="interest_id"))
 
+            features = manifest.get("features")
+            if features is not None:
+                recommender.user_features = FeatureSpace.from_dict(features["user"])
+                recommender.interest_features = FeatureSpace.from_dict(features["interest"])
             model = build_model(recommender.model_config, len(recommender.users),
-                                len(recommender.interests))
+                                len(recommender.interests),
+                                user_features=recommender.user_features,
+                                interest_features=recommender.interest_features)
             model.load_state_dict(contents.weights)
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)

@@ -20,6 +20,7 @@ import orjson
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adrec import __version__
@@ -27,17 +28,25 @@ from adrec.errors import AdrecError, ConfigError, UnknownIDError
 from adrec.persistence import bundle_hash
 from adrec.recommendation import Recommender
 from adrec.server import schemas
-from adrec.server.schemas import MAX_AUDIENCE_K, MAX_CATEGORIES, MAX_K, PredictRequest, RecommendRequest
+from adrec.server.schemas import (
+    MAX_AUDIENCE_K,
+    MAX_CATEGORIES,
+    MAX_K,
+    AudienceRequest,
+    PredictRequest,
+    RecommendRequest,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
 
-# Every route may answer these; 404 and 409 are added where they apply.
+# The errors each route documents: those with a body can also be too large.
 ERRORS = {status: {"model": schemas.ErrorResponse, "description": description}
           for status, description in [(400, "the request cannot be answered as asked"),
-                                      (413, "the request body is too large"),
                                       (422, "the request is invalid")]}
+BODY_ERRORS = ERRORS | {413: {"model": schemas.ErrorResponse,
+                              "description": "the request body is too large"}}
 NOT_FOUND = {404: {"model": schemas.ErrorResponse, "description": "unknown user or interest"}}
 
 
@@ -121,6 +130,18 @@ def rows(columns: dict[str, np.ndarray] | pd.DataFrame) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
+def _problem(item: dict, request: Request) -> str:
+    """Describe one validation error, with a hint for the usual mistakes with bodies."""
+    location = ".".join(str(part) for part in item["loc"])
+    if item["type"] == "json_invalid":
+        return f"the body is not valid JSON ({item.get('ctx', {}).get('error', item['msg'])} at " \
+               f"character {item['loc'][-1]})"
+    if item["loc"] == ("body",) and "json" not in request.headers.get("content-type", ""):
+        return (f"{location}: {item['msg']}; send the body as JSON with the header "
+                "'content-type: application/json'")
+    return f"{location}: {item['msg']}"
+
+
 def error_response(status: int, message: str) -> JSONBody:
     return JSONBody({"error": message}, status_code=status)
 
@@ -191,6 +212,25 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
                               "adrec model bundle.")
     app.state.holder = holder
 
+    def openapi() -> dict:
+        # FastAPI documents its own shape for 422; this server answers every error as
+        # ErrorResponse, so the schema says that instead.
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version,
+                                   description=app.description, routes=app.routes)
+            invalid = {"description": "the request is invalid", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+            for operations in document["paths"].values():
+                for operation in operations.values():
+                    if "422" in operation.get("responses", {}):
+                        operation["responses"]["422"] = invalid
+            for name in ("HTTPValidationError", "ValidationError"):
+                document.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     # Async so that FastAPI calls it on the event loop instead of the thread pool.
     async def model() -> LoadedModel:
         return holder.current
@@ -230,8 +270,7 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, error: RequestValidationError):
-        problems = [f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-                    for item in error.errors()]
+        problems = [_problem(item, request) for item in error.errors()]
         logger.info("%s %s: invalid request (%s)", request.method, request.url.path,
                     "; ".join(problems))
         return error_response(422, "invalid request: " + "; ".join(problems))
@@ -277,7 +316,8 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
         if fallback:
             logger.info("user %r: fallback %s (%s)", request.user_id, fallback, notes["reason"])
         return JSONBody({"user_id": request.user_id,
-                         "output": "engaged_users" if fallback else recommender.score_column,
+                         "output": "engaged_users" if fallback == "popular"
+                         else recommender.score_column,
                          "fallback": fallback, "reason": notes.get("reason"),
                          "items": rows(columns)})
 
@@ -299,7 +339,7 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
                                                    categories=category, strict=strict))
 
     @app.post("/recommendations", summary="Recommendations with every option in the body",
-              response_model=schemas.Recommendations, responses=ERRORS | NOT_FOUND)
+              response_model=schemas.Recommendations, responses=BODY_ERRORS | NOT_FOUND)
     async def recommend_post(request: RecommendRequest,
                              current: LoadedModel = Depends(model)) -> Response:
         logger.info("recommendations for user %r, k=%d", request.user_id, request.k)
@@ -315,7 +355,7 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
                          "items": rows(recommender.history(user_id, k))})
 
     # Batches of pairs and audiences can take long, so they run in the thread pool.
-    @app.post("/predict", response_model=schemas.Predictions, responses=ERRORS | NOT_FOUND,
+    @app.post("/predict", response_model=schemas.Predictions, responses=BODY_ERRORS | NOT_FOUND,
               summary="Predicted frequency (or ranking score) of (user, interest) pairs")
     def predict(request: PredictRequest, current: LoadedModel = Depends(model)) -> Response:
         recommender = current.recommender
@@ -337,6 +377,22 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
         frame = recommender.audience(interest_id, k, exclude_engaged=not include_engaged)
         return JSONBody({"interest_id": interest_id, "output": recommender.score_column,
                          "items": rows(frame)})
+
+    @app.post("/audiences", response_model=schemas.Audience, responses=BODY_ERRORS | NOT_FOUND,
+              summary="Audience with every option in the body; a new interest is scored from "
+                      "its attributes")
+    def audience_post(request: AudienceRequest, current: LoadedModel = Depends(model)) -> Response:
+        recommender = current.recommender
+        logger.info("audience for interest %r, k=%d", request.interest_id, request.k)
+        if request.attributes and request.interest_id not in recommender.interests:
+            frame = recommender.audience_new_interest(request.attributes, request.k)
+            logger.info("interest %r: %s", request.interest_id, frame.attrs["reason"])
+        else:
+            frame = recommender.audience(request.interest_id, request.k,
+                                         exclude_engaged=not request.include_engaged)
+        return JSONBody({"interest_id": request.interest_id, "output": recommender.score_column,
+                         "fallback": frame.attrs.get("fallback"),
+                         "reason": frame.attrs.get("reason"), "items": rows(frame)})
 
     @app.get("/interests/{interest_id}/similar", response_model=schemas.SimilarInterests,
              responses=ERRORS | NOT_FOUND, summary="Nearest interests by cosine similarity")

@@ -35,7 +35,7 @@ class Pair(BaseModel):
 
 
 class PredictRequest(BaseModel):
-    """Pairs to predict, at most ``MAX_PAIRS``."""
+    """Pairs to predict, at most 10,000."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     pairs: list[Pair] = Field(min_length=1, max_length=MAX_PAIRS)
@@ -55,9 +55,22 @@ class RecommendRequest(BaseModel):
     categories: list[str] | None = Field(None, max_length=MAX_CATEGORIES,
                                          description="keep interests of these categories")
     attributes: dict[str, str] | None = Field(
-        None, description="user attributes (column of the users table to value) that choose the "
-                          "segment of the popular fallback for an unknown user")
+        None, description="attributes of an unknown user (users table column to value): a hybrid "
+                          "model scores the user from them, other models take the popular "
+                          "interests of that segment")
     strict: bool = Field(False, description="404 for an unknown user instead of the fallback")
+
+
+class AudienceRequest(BaseModel):
+    """An audience request; a new interest is described by its attributes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    interest_id: str
+    k: int = Field(1000, ge=1, le=MAX_AUDIENCE_K)
+    include_engaged: bool = Field(False, description="keep users who already engaged")
+    attributes: dict[str, str] | None = Field(
+        None, description="attributes of an interest the model does not know (interests table "
+                          "column to value); a hybrid model ranks users from them")
 
 
 # ------------------------------------------------------------------ responses
@@ -114,8 +127,9 @@ class InterestRow(Row):
 class Recommendations(BaseModel):
     user_id: str
     output: str = Field(description=OUTPUT_DESCRIPTION)
-    fallback: Literal["popular"] | None = Field(
-        description="set when the user is unknown and the answer is popular interests")
+    fallback: Literal["popular", "attributes"] | None = Field(
+        description="set when the user is unknown: 'attributes' when the model scored the user "
+                    "from the given attributes alone, 'popular' for the most engaged interests")
     reason: str | None = Field(description="why the fallback was used")
     items: list[InterestRow]
 
@@ -148,6 +162,10 @@ class UserRow(Row):
 class Audience(BaseModel):
     interest_id: str
     output: str = Field(description=OUTPUT_DESCRIPTION)
+    fallback: Literal["attributes"] | None = Field(
+        None, description="'attributes' when the interest is new and was scored from its "
+                          "attributes alone")
+    reason: str | None = None
     items: list[UserRow]
 
 

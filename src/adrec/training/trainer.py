@@ -1,4 +1,10 @@
-"""The training loop: mini-batch MSE, early stopping and the best weights kept."""
+"""The training loop: mini-batches, early stopping and the best weights kept.
+
+Two losses: MSE on the engaged pairs (predicted frequencies), and for the ``ials``
+objective the same confidence-weighted loss that implicit ALS minimizes, with the
+sum over pairs without a row estimated from randomly drawn interests. The second
+trains models that ALS cannot, such as the deep and hybrid ones.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ EVALUATION_BATCH_SIZE = 65536
 # A training set smaller than this many batches gets smaller batches, so an epoch
 # still takes several optimizer steps.
 MIN_STEPS_PER_EPOCH = 8
+# Interests drawn per engaged row to estimate the loss over pairs without a row.
+NEGATIVES_PER_ROW = 4
 
 
 @dataclass
@@ -113,7 +121,7 @@ def mean_squared_error(model: nn.Module, part: TrainingArrays, device: torch.dev
 
 
 class Trainer:
-    """Train a scoring module with mini-batch MSE and keep the weights of the best validation epoch.
+    """Train a scoring module with mini-batches and keep the weights of the best validation epoch.
 
     The trainer owns the optimizer, the random generator and the device. After
     :meth:`fit`, the module contains the weights of the epoch with the lowest
@@ -125,11 +133,16 @@ class Trainer:
         progress: show a progress bar; by default only when stderr is a terminal.
         checkpoint_path: if given, the best weights so far are written there
             (atomically, as safetensors) every time the validation loss improves.
+        validation_score: ``ials`` objective only: a function of the model that
+            returns a ranking score on the validation rows (higher is better),
+            which early stopping follows.
     """
 
     def __init__(self, config: TrainConfig, *, callbacks: Sequence[EpochCallback] = (),
-                 progress: bool | None = None, checkpoint_path: str | Path | None = None):
+                 progress: bool | None = None, checkpoint_path: str | Path | None = None,
+                 validation_score: Callable[[nn.Module], float] | None = None):
         self.config = config
+        self.validation_score = validation_score
         self.callbacks = list(callbacks)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
@@ -149,46 +162,36 @@ class Trainer:
         model.to(self.device)
         run_epoch = self._epoch_runner(model, train)
 
+        ranking = config.objective == "ials"
         result = TrainResult()
+        if ranking:
+            has_validation = self.validation_score is not None
         stopping = EarlyStopping(config.patience if has_validation else 0, config.min_delta,
-                                 higher_is_better=False, metric="validation_mse",
+                                 higher_is_better=ranking,
+                                 metric="validation_ndcg" if ranking else "validation_mse",
                                  checkpoint_path=self.checkpoint_path)
         started = time.perf_counter()
         bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch",
                    disable=not self.progress, file=sys.stderr, leave=True)
         for epoch in bar:
             epoch_started = time.perf_counter()
-            train_mse = run_epoch(epoch)
+            train_loss = run_epoch(epoch)
             train_seconds = time.perf_counter() - epoch_started
-            if not math.isfinite(train_mse):
-                raise DivergenceError(f"training loss became {train_mse} at epoch {epoch}; lower the "
+            if not math.isfinite(train_loss):
+                raise DivergenceError(f"training loss became {train_loss} at epoch {epoch}; lower the "
                                     "learning rate or use --target-transform log1p for large counts")
 
-            validation_mse = mean_squared_error(model, validation, self.device) if has_validation \
-                else None
-            if validation_mse is not None and not math.isfinite(validation_mse):
-                raise DivergenceError(f"validation loss became {validation_mse} at epoch {epoch}; "
-                                    "lower the learning rate")
-            improved = stopping.step(epoch, validation_mse, model)
-
-            record = EpochRecord(
-                epoch=epoch,
-                train_rmse=math.sqrt(train_mse),
-                validation_rmse=None if validation_mse is None else math.sqrt(validation_mse),
-                seconds=time.perf_counter() - epoch_started,
-                improved=improved,
-                train_seconds=train_seconds,
-            )
+            if ranking:
+                record = self._ranking_record(epoch, train_loss, model, stopping, has_validation)
+            else:
+                record = self._mse_record(epoch, train_loss, model, validation, stopping,
+                                          has_validation)
+            record.seconds = time.perf_counter() - epoch_started
+            record.train_seconds = train_seconds
             result.history.append(record)
-            logger.info(
-                "epoch=%d train_rmse=%.5f validation_rmse=%s seconds=%.2f improved=%s",
-                epoch, record.train_rmse,
-                "n/a" if record.validation_rmse is None else f"{record.validation_rmse:.5f}",
-                record.seconds, improved,
-            )
-            bar.set_postfix(train_rmse=f"{record.train_rmse:.4f}",
-                            val_rmse="n/a" if record.validation_rmse is None
-                            else f"{record.validation_rmse:.4f}")
+            shown = {"train_rmse": record.train_rmse, "val_rmse": record.validation_rmse,
+                     "loss": record.train_loss, "val_ndcg": record.validation_ndcg}
+            bar.set_postfix({name: f"{value:.4f}" for name, value in shown.items() if value is not None})
             for callback in self.callbacks:
                 callback(record)
 
@@ -196,18 +199,53 @@ class Trainer:
                 result.stopped_early = True
                 break
         bar.close()
+        bar.close()
 
         stopping.restore(model)
         result.best_epoch = stopping.best_epoch
-        result.best_validation_mse = stopping.best_value
+        if ranking:
+            result.best_validation_score = stopping.best_value
+        else:
+            result.best_validation_mse = stopping.best_value
         result.seconds = time.perf_counter() - started
         return result
+
+    def _mse_record(self, epoch: int, train_mse: float, model: nn.Module,
+                    validation: TrainingArrays | None, stopping: EarlyStopping,
+                    has_validation: bool) -> EpochRecord:
+        validation_mse = mean_squared_error(model, validation, self.device) if has_validation \
+            else None
+        if validation_mse is not None and not math.isfinite(validation_mse):
+            raise DivergenceError(f"validation loss became {validation_mse} at epoch {epoch}; "
+                                  "lower the learning rate")
+        improved = stopping.step(epoch, validation_mse, model)
+        record = EpochRecord(epoch=epoch, train_rmse=math.sqrt(train_mse),
+                             validation_rmse=None if validation_mse is None
+                             else math.sqrt(validation_mse), seconds=0.0, improved=improved)
+        logger.info("epoch=%d train_rmse=%.5f validation_rmse=%s improved=%s", epoch,
+                    record.train_rmse, "n/a" if record.validation_rmse is None
+                    else f"{record.validation_rmse:.5f}", improved)
+        return record
+
+    def _ranking_record(self, epoch: int, train_loss: float, model: nn.Module,
+                        stopping: EarlyStopping, has_validation: bool) -> EpochRecord:
+        score = None
+        if has_validation:
+            model.eval()
+            with torch.no_grad():
+                score = float(self.validation_score(model))
+        improved = stopping.step(epoch, score, model)
+        logger.info("epoch=%d train_loss=%.5f validation_ndcg=%s improved=%s", epoch, train_loss,
+                    "n/a" if score is None else f"{score:.5f}", improved)
+        return EpochRecord(epoch=epoch, train_rmse=None, validation_rmse=None, seconds=0.0,
+                           improved=improved, train_loss=train_loss, validation_ndcg=score)
 
     def _epoch_runner(self, model: nn.Module, train: TrainingArrays) -> Callable[[int], float]:
         """Set up the optimizer and data, and return a function that trains one epoch.
 
-        The function takes the epoch number and returns the epoch's mean squared
-        training error. In a distributed run each process takes its share of the
+        The function takes the epoch number and returns the epoch's mean training
+        loss per row: the squared error, or the implicit loss of the ``ials``
+        objective. In a distributed run each process takes its share of the
         batches and the gradients are averaged across processes at every step.
         """
         config = self.config
@@ -223,6 +261,10 @@ class Trainer:
             logger.info("batch size lowered from %d to %d so that each epoch over %d rows takes "
                         "%d steps", config.batch_size, batch_size, len(train), MIN_STEPS_PER_EPOCH)
         world = distributed.world()
+        ranking = config.objective == "ials"
+        # Each drawn pair stands for n_users * n_interests / (rows * draws) pairs without a row.
+        negative_weight = config.unobserved_weight * model.n_users * model.n_interests \
+            / (len(targets) * NEGATIVES_PER_ROW)
 
         def run_epoch(epoch: int) -> float:
             model.train()
@@ -240,15 +282,36 @@ class Trainer:
                     batch_interests = interests[batch].to(self.device)
                     batch_targets = targets[batch].to(self.device)
 
-                    predictions = model(batch_users, batch_interests)
-                    mse = torch.mean((predictions - batch_targets) ** 2)
+                    if ranking:
+                        error = self._implicit_loss(model, batch_users, batch_interests,
+                                                    batch_targets, generator, negative_weight)
+                    else:
+                        predictions = model(batch_users, batch_interests)
+                        error = torch.mean((predictions - batch_targets) ** 2)
                     l2 = config.effective_l2
-                    loss = mse + l2 * model.l2_penalty(batch_users, batch_interests) if l2 > 0 else mse
+                    loss = error + l2 * model.l2_penalty(batch_users, batch_interests) if l2 > 0 \
+                        else error
                     loss.backward()
-                    squared_error_sum += float(mse.detach()) * len(batch)
+                    squared_error_sum += float(error.detach()) * len(batch)
 
                 distributed.average_gradients(model, world)
                 optimizer.step()
             return distributed.sum_scalar(squared_error_sum, world) / len(order)
 
         return run_epoch
+
+    def _implicit_loss(self, model: nn.Module, users: torch.Tensor, interests: torch.Tensor,
+                       targets: torch.Tensor, generator: torch.Generator,
+                       negative_weight: float) -> torch.Tensor:
+        """Return the batch's confidence-weighted loss per engaged row.
+
+        An engaged pair should score 1 with confidence ``1 + confidence_weight *
+        target``; the pairs without a row should score 0, estimated from
+        interests drawn at random for the batch's users.
+        """
+        confidence = 1 + self.config.confidence_weight * targets
+        engaged = (confidence * (model(users, interests) - 1) ** 2).sum()
+        drawn = torch.randint(model.n_interests, (len(users) * NEGATIVES_PER_ROW,),
+                              generator=generator).to(users.device)
+        unobserved = model(users.repeat(NEGATIVES_PER_ROW), drawn).pow(2).sum()
+        return (engaged + negative_weight * unobserved) / len(users)
