@@ -140,3 +140,12 @@ def test_info_shows_settings_used(bundle: Path, tmp_path: Path):
     assert info["backend"] == "fast"
     assert info["optimizer"] == "sgd"
     assert info["learning_rate"] > 0
+
+
+def test_unwritable_destination_names_the_file(bundle: Path, tmp_path: Path):
+    # /proc takes no new files, even for root.
+    done = run_adrec("export", bundle, "embeddings", "/proc/adrec-export.parquet", cwd=tmp_path,
+                     timeout=120)
+    assert done.returncode == 1
+    assert "cannot write /proc/adrec-export.parquet" in done.stderr
+    assert ".tmp" not in done.stderr

@@ -9,8 +9,11 @@ import pytest
 import torch
 
 import adrec
+from adrec.data.split import split_data
 from adrec.errors import ConfigError, UnknownIDError
+from adrec.evaluation import BiasOnly, evaluate_cold_start
 from adrec.models import DeepFactorization, HybridFactorization, MatrixFactorization
+from conftest import run_adrec
 
 KINDS = {
     "mf": {},
@@ -112,7 +115,10 @@ def test_hybrid_chooses_attribute_columns(hybrid: adrec.Recommender):
     assert {"age_band", "gender", "region"} <= users
     assert "category" in interests
     assert "name" not in interests  # one value per interest: an ID, not an attribute
-    assert hybrid.info()["features"]["user"]
+    info = hybrid.info()
+    assert "age_band (categorical)" in info["attribute_columns"]["user"]
+    assert info["attribute_columns"]["interest"] == "category (categorical)"
+    assert "layers" not in info["model"]
 
 
 def test_new_user_from_attributes(hybrid: adrec.Recommender):
@@ -143,6 +149,13 @@ def test_new_user_without_attributes_gets_popular(hybrid: adrec.Recommender):
 def test_new_user_attribute_errors(hybrid: adrec.Recommender):
     with pytest.raises(ConfigError, match="unknown user attribute 'shoe'"):
         hybrid.recommend_new_user({"shoe": "9"}, 5)
+
+
+def test_unseen_attribute_value_is_named(hybrid: adrec.Recommender):
+    frame = hybrid.recommend_new_user({"age_band": "999", "gender": "female"}, 5)
+    assert "age_band=999 (not seen in training)" in frame.attrs["reason"]
+    assert "gender=female," not in frame.attrs["reason"]
+    assert frame.attrs["reason"].endswith("gender=female")
 
 
 def test_new_interest_audience(hybrid: adrec.Recommender):
@@ -214,3 +227,86 @@ def test_named_columns_are_used(tmp_path):
     assert len(fitted.interest_features) == 0
     with pytest.raises(ConfigError, match="cannot score a new interest"):
         fitted.audience_new_interest({"category": "Sports"})
+    # A table column the model does not embed cannot describe a new user on its own.
+    with pytest.raises(ConfigError, match="uses none of the given user attributes"):
+        fitted.recommend_new_user({"device": "mobile"}, 5)
+    mixed = fitted.recommend_new_user({"device": "mobile", "region": "capital"}, 5)
+    assert "(the model does not use device)" in mixed.attrs["reason"]
+    # Through recommend, such a user falls back to the popular interests of the segment.
+    assert fitted.recommend("ghost", 5, fallback=True,
+                            attributes={"device": "mobile"}).attrs["fallback"] == "popular"
+
+
+# ----------------------------------------------------------------- cold-start evaluation
+
+
+@pytest.fixture(scope="module")
+def cold_split(tmp_path_factory) -> tuple:
+    train, test, _ = split_data(adrec.load_sample(), "cold-users", test_fraction=0.1, seed=0)
+    training = adrec.TrainConfig(epochs=4, target_transform="log1p", seed=0)
+    model = adrec.Recommender(adrec.ModelConfig(kind="hybrid", dim=8), training).fit(
+        train, progress=False)
+    return model, train, test
+
+
+def test_cold_users_report(cold_split):
+    model, train, test = cold_split
+    report = evaluate_cold_start(model, test, "users")
+    names = [row["model"] for row in report.rows]
+    assert names == ["adrec", "global mean", "interest bias", "most popular"]
+    assert report.counts["new_users"] == len(test.users)
+    assert report.counts["scored_rows"] == len(test)
+    assert all(np.isfinite(row["ndcg@10"]) for row in report.rows if "ndcg@10" in row)
+
+    # The interest-bias fallback is the global mean plus each interest's bias, in the
+    # input's units, fitted on the model's stored rows.
+    stored = model.interactions
+    bias = BiasOnly().fit(stored["user_index"], stored["interest_index"], stored["frequency"],
+                          len(model.users), len(model.interests))
+    frame = test.to_frame()
+    predicted = bias.mean + bias.interest_bias[model.interests.indices_of(frame["interest_id"])]
+    expected = float(np.sqrt(np.mean((predicted - frame["frequency"].to_numpy()) ** 2)))
+    assert report.rows[2]["rmse"] == pytest.approx(expected)
+
+
+def test_cold_evaluation_needs_new_entities_and_attributes(cold_split):
+    model, train, _ = cold_split
+    with pytest.raises(ConfigError, match="split with --method cold-users"):
+        evaluate_cold_start(model, train, "users")
+    with pytest.raises(ConfigError, match="unknown side"):
+        evaluate_cold_start(model, train, "pairs")
+    plain = adrec.Recommender(adrec.ModelConfig(dim=4), adrec.TrainConfig(epochs=1)).fit(
+        train, progress=False)
+    with pytest.raises(ConfigError, match="train a hybrid model"):
+        evaluate_cold_start(plain, train, "users")
+
+
+def test_cli_cold_evaluation(cold_split, tmp_path):
+    model, _, test = cold_split
+    model.save(tmp_path / "model")
+    frame = test.to_frame()
+    frame.to_csv(tmp_path / "frequency.csv", index=False)
+    test.user_attributes.rename_axis("user_id").reset_index().to_csv(tmp_path / "users.csv",
+                                                                     index=False)
+    done = run_adrec("evaluate", tmp_path / "model", tmp_path, "--cold", "users", "--format", "json",
+                     cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["settings"]["side"] == "users"
+    assert document["counts"]["new_users"] == len(test.users)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_movielens_cold_users(movielens_path):
+    data = adrec.load_data(movielens_path)
+    train, test, _ = split_data(data, "cold-users", test_fraction=0.1, seed=0)
+    training = adrec.TrainConfig(epochs=3, seed=0)
+    model = adrec.Recommender(adrec.ModelConfig(kind="hybrid", dim=16), training).fit(
+        train, progress=False)
+    assert {column.name for column in model.user_features.columns} == {"age", "gender", "occupation"}
+    report = evaluate_cold_start(model, test, "users")
+    assert report.counts["new_users"] in (94, 95)
+    model_row, mean_row = report.rows[0], report.rows[1]
+    # Attributes must at least beat predicting the global mean for everyone.
+    assert model_row["rmse"] < mean_row["rmse"]

@@ -45,27 +45,42 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"folder": folder, "first": first, "second": second}
 
 
-@pytest.fixture(scope="module")
-def server(models: dict):
+def _start_server(bundle: Path, environment: dict) -> tuple[subprocess.Popen, httpx.Client]:
+    """Start `adrec serve` on a free port of 127.0.0.1 and wait until it answers.
+
+    The server's log goes to ``serve.log`` beside the bundle: a pipe nobody reads
+    would block the server once it filled.
+    """
     port = _free_port()
-    environment = dict(os.environ, ADREC_ADMIN_TOKEN=TOKEN, OMP_NUM_THREADS="1")
+    log = open(bundle.parent / "serve.log", "w")  # noqa: SIM115 (closed when the process ends)
     process = subprocess.Popen(
-        [sys.executable, "-m", "adrec", "serve", str(models["folder"] / "served"), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+        [sys.executable, "-m", "adrec", "serve", str(bundle), "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, text=True, env=environment)
+    log.close()
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     for _ in range(200):
         try:
             if client.get("/health").status_code == 200:
-                break
+                return process, client
         except httpx.TransportError:
             time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"the server did not start: {process.communicate()[1][-2000:]}")
-    yield {"client": client, "process": process, "models": models}
+    process.kill()
+    process.wait(timeout=30)
+    pytest.fail(f"the server did not start: {(bundle.parent / 'serve.log').read_text()[-2000:]}")
+
+
+def _stop_server(process: subprocess.Popen, client: httpx.Client) -> None:
     client.close()
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(models: dict):
+    environment = dict(os.environ, ADREC_ADMIN_TOKEN=TOKEN, OMP_NUM_THREADS="1")
+    process, client = _start_server(models["folder"] / "served", environment)
+    yield {"client": client, "process": process, "models": models}
+    _stop_server(process, client)
 
 
 def test_health_ready_and_identity(server):
@@ -88,6 +103,17 @@ def test_recommendations_match_library(server):
     assert [item["interest_id"] for item in body["items"]] == expected["interest_id"].tolist()
     assert body["items"][0]["predicted_frequency"] == pytest.approx(
         expected["predicted_frequency"].iloc[0], rel=1e-6)
+
+
+def test_requests_and_errors_are_logged_with_ids(server):
+    client = server["client"]
+    client.get("/users/6/recommendations", params={"k": 2})
+    client.post("/recommendations", json={"user_id": "log-ghost", "k": 2})
+    client.get("/interests/no-such-interest/audience")
+    log = (server["models"]["folder"] / "serve.log").read_text()
+    assert "GET /users/6/recommendations -> 200" in log
+    assert "user 'log-ghost': fallback popular" in log
+    assert "unknown interest ID 'no-such-interest'" in log
 
 
 def test_recommendation_filters(server):
@@ -196,6 +222,9 @@ def test_body_mistakes_get_hints(server):
                         headers={"content-type": "text/plain"})
     assert plain.status_code == 422
     assert "content-type: application/json" in plain.json()["error"]
+    empty = client.post("/predict")
+    assert empty.status_code == 422
+    assert "the request needs a JSON body" in empty.json()["error"]
 
 
 def test_json_body_writes_missing_values_as_null():
@@ -274,25 +303,9 @@ def hybrid_server(tmp_path_factory: pytest.TempPathFactory):
         adrec.load_sample(), progress=False)
     folder = tmp_path_factory.mktemp("hybrid")
     model.save(folder / "bundle")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "adrec", "-q", "serve", str(folder / "bundle"), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, OMP_NUM_THREADS="1"))
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    for _ in range(200):
-        try:
-            if client.get("/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"the server did not start: {process.communicate()[1][-2000:]}")
+    process, client = _start_server(folder / "bundle", dict(os.environ, OMP_NUM_THREADS="1"))
     yield {"client": client, "model": model}
-    client.close()
-    process.terminate()
-    process.wait(timeout=30)
+    _stop_server(process, client)
 
 
 def test_new_user_scored_from_attributes(hybrid_server):
@@ -306,6 +319,13 @@ def test_new_user_scored_from_attributes(hybrid_server):
     assert "age_band=25-34" in body.reason
     expected = model.recommend_new_user(attributes, 5)
     assert [item.interest_id for item in body.items] == expected["interest_id"].tolist()
+
+    predicted = client.post("/predict", json={
+        "pairs": [{"user_id": "brand-new", "interest_id": "AUT-01"},
+                  {"user_id": "6", "interest_id": "AUT-01"}],
+        "new_users": {"brand-new": attributes}}).json()["predictions"]
+    assert predicted[0] == pytest.approx(model.predict_new_user(attributes, ["AUT-01"])[0], rel=1e-6)
+    assert predicted[1] == pytest.approx(model.predict("6", "AUT-01"), rel=1e-6)
 
     # Without attributes an unknown user still gets the popular fallback.
     plain = client.get("/users/brand-new/recommendations", params={"k": 5}).json()

@@ -30,8 +30,14 @@ def _fsync_directory(path: Path) -> None:
 def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it over ``path`` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                                 dir=path.parent)
+    except OSError as error:
+        # Name the file the caller asked for, not the temporary one beside it.
+        raise OSError(error.errno, f"cannot write {path}: {error.strerror}; choose a folder "
+                                   "you can write to") from error
     os.close(descriptor)
     temporary_path = Path(temporary)
     try:

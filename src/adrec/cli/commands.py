@@ -329,8 +329,8 @@ def run_audience(arguments: argparse.Namespace) -> None:
             raise ConfigError(f"interest {arguments.interest!r} is known to the model; --attribute "
                               "describes a new interest, so drop it")
         result = recommender.audience_new_interest(dict(arguments.attribute), arguments.k)
-        print(f"adrec: note: interest {arguments.interest!r} is new: {result.attrs['reason']}",
-              file=sys.stderr)
+        print(f"adrec: note: fallback attributes: interest {arguments.interest!r} is new, "
+              f"{result.attrs['reason']}", file=sys.stderr)
         emit(result, arguments.format,
              title=f"New interest {arguments.interest}: the users most likely to engage")
         return
@@ -375,8 +375,8 @@ def run_predict(arguments: argparse.Namespace) -> None:
             raise ConfigError(f"user {arguments.user!r} is known to the model; --attribute "
                               "describes a new user, so drop it")
         value = float(recommender.predict_new_user(dict(arguments.attribute), [arguments.interest])[0])
-        print(f"adrec: note: user {arguments.user!r} is new: scored from its attributes",
-              file=sys.stderr)
+        print(f"adrec: note: fallback attributes: user {arguments.user!r} is new, scored from "
+              "its attributes", file=sys.stderr)
     else:
         value = recommender.predict(arguments.user, arguments.interest)
     if arguments.format == "table":
@@ -426,10 +426,13 @@ def run_split(arguments: argparse.Namespace) -> None:
         say(f"  Cutoff: {moment:%Y-%m-%d %H:%M:%S} UTC ({report.cutoff}); rows at or after it are "
             "held out, ties included.")
     if arguments.method in COLD_SPLIT_COLUMNS:
+        side = arguments.method.removeprefix("cold-")
         say(f"  {report.cold_users:,} of the {report.test_users:,} held-out users and "
             f"{report.cold_interests:,} of the {report.test_interests:,} held-out interests do not "
-            "occur in the training part. adrec evaluate scores only rows whose user and interest "
-            "the model knows, so it counts the other rows but cannot score them.")
+            "occur in the training part. A hybrid model scores them from their attributes.")
+        say(f"Next: adrec train {out / 'train'} --model hybrid --out MODEL, then adrec evaluate "
+            f"MODEL {out / 'test'} --cold {side}")
+        return
     elif report.cold_rows:
         say(f"  note: {report.cold_rows:,} held-out rows have a user or interest that is not in "
             f"the training part ({report.cold_users:,} distinct users and "

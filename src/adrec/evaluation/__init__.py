@@ -1,6 +1,7 @@
 """Evaluation: splits' metrics, baselines and the protocol that puts a model beside them."""
 
 from adrec.evaluation.baselines import BiasOnly, global_mean_rmse, popularity_scores
+from adrec.evaluation.cold_start import evaluate_cold_start
 from adrec.evaluation.protocol import EvaluationReport, evaluate
 from adrec.evaluation.ranking import evaluate_ranking, interest_lists, ranking_metrics, top_k_lists
 from adrec.evaluation.rating import rating_errors
@@ -11,6 +12,7 @@ __all__ = [
     "EvaluationReport",
     "TuneResult",
     "evaluate",
+    "evaluate_cold_start",
     "evaluate_ranking",
     "global_mean_rmse",
     "interest_lists",

@@ -28,7 +28,7 @@ from adrec.evaluation.ranking import ranking_metrics
 from adrec.recommendation.ranking import interest_lists, top_k
 
 SIDES = ("users", "interests")
-# New entities scored at once; each needs one row of scores over the whole other side.
+# New entities scored at once. Each needs one row of scores over the whole other side.
 BATCH = 256
 
 

@@ -166,7 +166,8 @@ def _notes(report: EvaluationReport, predicts_frequency: bool) -> list[str]:
         notes.append("the model outputs ranking scores, not frequencies, so it has no RMSE or MAE")
     if counts["scored_rows"] == 0:
         notes.append("no held-out row has both a user and an interest the model was trained on, "
-                     "so nothing could be scored; evaluate on rows of known users and interests")
+                     "so nothing could be scored; evaluate on rows of known users and interests, "
+                     "or measure cold start with --cold users (or --cold interests)")
     elif counts["users_ranked"] == 0:
         threshold = report.settings["relevant_min"]
         notes.append(f"no held-out row of a known user and interest has frequency >= {threshold}, "

@@ -8,7 +8,7 @@ from torch import nn
 from adrec.models.towers import Tower, TowerModel
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "linear": nn.Identity}
-# Pairs scored at once when a grid of users and interests goes through the layers; this bounds
+# Pairs scored at once when a grid of users and interests goes through the layers, which bounds
 # the memory of the first layer's activations.
 GRID_PAIRS = 1 << 18
 

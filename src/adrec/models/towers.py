@@ -53,7 +53,7 @@ class Tower(nn.Module):
         self._penalty: tuple | None = None
 
     def reset_parameters(self, init_std: float, generator: torch.Generator) -> None:
-        """Draw vectors from N(0, init_std^2); biases start at zero, feature vectors near zero."""
+        """Draw the ID and feature vectors from N(0, init_std^2) and set the biases to zero."""
         with torch.no_grad():
             nn.init.normal_(self.embedding.weight, std=init_std, generator=generator)
             if self.bias is not None:
@@ -100,7 +100,7 @@ class Tower(nn.Module):
             vectors, biases = vectors + feature_vectors, biases + feature_biases
             penalty = penalty + feature_vectors.pow(2).sum(dim=1) + feature_biases.pow(2)
         if self.training:
-            # The trainer asks for the penalty of the rows it just scored; keeping it saves a
+            # The trainer asks for the penalty of the rows it just scored, so keeping it saves a
             # second pass over the embeddings.
             self._penalty = (rows, penalty)
         return vectors, biases

@@ -107,7 +107,7 @@ class Recommender:
         self.manifest: dict = {}
         self._engaged_indptr = np.zeros(1, dtype=np.int64)
         self._engaged_interests = np.empty(0, dtype=np.int64)
-        # The attribute columns a hybrid or deep model embeds; None when it uses none.
+        # The attribute columns a hybrid or deep model embeds, or None when it uses none.
         self.user_features: FeatureSpace | None = None
         self.interest_features: FeatureSpace | None = None
         self._encoded_features: tuple | None = None
@@ -669,9 +669,11 @@ class Recommender:
         self._require_fitted()
         allowed = self._allowed_interests(include, exclude, categories)
         if fallback and user_id not in self.users:
-            # A model with user attributes scores the new user from them; others fall back
-            # to what is popular in the user's segment.
-            if attributes and self.user_features is not None:
+            # A model with user attributes scores the new user from them. Other models fall
+            # back to what is popular in the user's segment.
+            features = self.user_features
+            if attributes and features is not None and \
+                    {column.name for column in features.columns} & set(attributes):
                 frame = self._recommend_new_user(attributes, k, allowed)
             else:
                 frame = self.popular(k, attributes, allowed=allowed)
@@ -949,11 +951,22 @@ class Recommender:
         if unknown:
             raise ConfigError(f"unknown {kind} attribute {unknown[0]!r}; use one of the {kind}s "
                               f"table's columns {[str(c) for c in table.columns]}")
-        used_names = {column.name for column in space.columns}
-        used = {name: value for name, value in attributes.items() if name in used_names}
+        columns = {column.name: column for column in space.columns}
+        used = {name: value for name, value in attributes.items() if name in columns}
+        if not used:
+            raise ConfigError(f"the model uses none of the given {kind} attributes "
+                              f"{sorted(attributes)}; give at least one of {sorted(columns)}")
         ids, weights = space.encode_attributes(used)
-        description = ", ".join(f"{name}={value}" for name, value in used.items()) or "no attributes"
-        ignored = sorted(set(attributes) - used_names)
+
+        def shown(name: str, value: object) -> str:
+            column = columns[name]
+            tokens = str(value).split("|") if column.kind == "multi" else [str(value)]
+            known = column.kind not in ("categorical", "multi") or \
+                all(token.strip() in column.values for token in tokens)
+            return f"{name}={value}" if known else f"{name}={value} (not seen in training)"
+
+        description = ", ".join(shown(name, value) for name, value in used.items())
+        ignored = sorted(set(attributes) - set(columns))
         if ignored:
             description += f" (the model does not use {', '.join(ignored)})"
         return (torch.as_tensor(ids, device=self.device), torch.as_tensor(weights, device=self.device),
@@ -1041,8 +1054,17 @@ class Recommender:
     def info(self) -> dict:
         """Return configs, data summary, metrics and versions as JSON-ready data."""
         self._require_fitted()
+        # Settings of other model kinds would only mislead, so they are left out.
+        model = self.model_config.to_dict()
+        if self.model_config.kind != "deep":
+            for name in ("layers", "activation", "dropout", "use_product"):
+                model.pop(name)
+        if not self.model_config.uses_attributes:
+            for name in ("attributes", "user_columns", "interest_columns", "max_attribute_values",
+                         "id_dropout"):
+                model.pop(name)
         info = {
-            "model": self.model_config.to_dict(),
+            "model": model,
             "training": {**self.train_config.to_dict(), **self._effective_training()},
             "target_transform": self.transform.to_dict(),
             "metrics": self.metrics,
@@ -1052,8 +1074,12 @@ class Recommender:
             "engaged_rows": len(self.interactions),
         }
         if self.user_features is not None:
-            info["features"] = {"user": self.user_features.describe(),
-                                "interest": self.interest_features.describe()}
+            # One line per table, so the CLI's table shows the columns, not a nested list.
+            info["attribute_columns"] = {
+                kind: ", ".join(f"{column['name']} ({column['kind']})" for column in space.describe())
+                or "none"
+                for kind, space in (("user", self.user_features),
+                                    ("interest", self.interest_features))}
         for key in ("adrec_version", "torch_version", "python_version", "saved_at"):
             if key in self.manifest:
                 info[key] = self.manifest[key]

@@ -69,6 +69,7 @@ def load_model(path: Path) -> LoadedModel:
         "path": str(path),
         "trained_at": manifest.get("saved_at"),
         "adrec_version": manifest.get("adrec_version"),
+        "kind": recommender.model_config.kind,
         "objective": recommender.train_config.objective,
         "output": recommender.score_column,
         "users": len(recommender.users),
@@ -100,7 +101,7 @@ class ModelHolder:
 # ------------------------------------------------------------------ responses
 
 def _json_default(value):
-    # Missing attribute values (pd.NA, NaT) are null; NumPy scalars are plain numbers.
+    # Missing attribute values (pd.NA, NaT) become null, and NumPy scalars plain numbers.
     if value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.generic):
@@ -136,6 +137,8 @@ def _problem(item: dict, request: Request) -> str:
     if item["type"] == "json_invalid":
         return f"the body is not valid JSON ({item.get('ctx', {}).get('error', item['msg'])} at " \
                f"character {item['loc'][-1]})"
+    if item["loc"] == ("body",) and item["type"] == "missing":
+        return "the request needs a JSON body; /openapi.json lists its fields"
     if item["loc"] == ("body",) and "json" not in request.headers.get("content-type", ""):
         return (f"{location}: {item['msg']}; send the body as JSON with the header "
                 "'content-type: application/json'")
@@ -213,7 +216,7 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
     app.state.holder = holder
 
     def openapi() -> dict:
-        # FastAPI documents its own shape for 422; this server answers every error as
+        # FastAPI documents its own shape for 422, but this server answers every error as
         # ErrorResponse, so the schema says that instead.
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version,
@@ -361,8 +364,26 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
         recommender = current.recommender
         logger.info("predict %d pairs, first (%r, %r)", len(request.pairs),
                     request.pairs[0].user_id, request.pairs[0].interest_id)
-        values = recommender.predict_pairs([pair.user_id for pair in request.pairs],
-                                           [pair.interest_id for pair in request.pairs])
+        users = [pair.user_id for pair in request.pairs]
+        interests = [pair.interest_id for pair in request.pairs]
+        new_users = {user: attributes for user, attributes in (request.new_users or {}).items()
+                     if user not in recommender.users}
+        if not new_users:
+            values = recommender.predict_pairs(users, interests)
+        else:
+            # Pairs of new users are scored from their attributes, one user at a time.
+            values = np.empty(len(users))
+            known = np.array([user not in new_users for user in users])
+            if known.any():
+                values[known] = recommender.predict_pairs(
+                    [user for user, keep in zip(users, known, strict=True) if keep],
+                    [interest for interest, keep in zip(interests, known, strict=True) if keep])
+            for user, attributes in new_users.items():
+                rows = np.flatnonzero(np.array(users) == user)
+                if len(rows):
+                    values[rows] = recommender.predict_new_user(
+                        attributes, [interests[row] for row in rows])
+            logger.info("predict: %d new users scored from attributes", len(new_users))
         return JSONBody({"output": recommender.score_column,
                          "predictions": np.asarray(values, dtype=np.float64).tolist()})
 

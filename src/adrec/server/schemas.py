@@ -39,6 +39,10 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     pairs: list[Pair] = Field(min_length=1, max_length=MAX_PAIRS)
+    new_users: dict[str, dict[str, str]] | None = Field(
+        None, max_length=MAX_PAIRS,
+        description="attributes of users the model does not know, by user ID: a hybrid model "
+                    "scores their pairs from these attributes")
 
 
 class RecommendRequest(BaseModel):
@@ -97,6 +101,7 @@ class ModelIdentity(BaseModel):
     path: str
     trained_at: str | None
     adrec_version: str | None
+    kind: str = Field(description="the model kind: mf, hybrid or deep")
     objective: str
     output: str
     users: int
