@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import adrec
+import adrec.data.sample
 from adrec.data.split import split_data
 from adrec.errors import ConfigError, UnknownIDError
 from adrec.evaluation import BiasOnly, evaluate_cold_start
@@ -310,3 +311,37 @@ def test_movielens_cold_users(movielens_path):
     model_row, mean_row = report.rows[0], report.rows[1]
     # Attributes must at least beat predicting the global mean for everyone.
     assert model_row["rmse"] < mean_row["rmse"]
+
+
+def test_cli_hybrid_train_and_cold_start(tmp_path):
+    sample = adrec.data.sample.sample_data_path()
+    done = run_adrec("train", sample, "--model", "hybrid", "--dim", "8", "--epochs", "2",
+                     "--target-transform", "log1p", "--out", tmp_path / "model", cwd=tmp_path,
+                     timeout=600)
+    assert done.returncode == 0, done.stderr
+
+    done = run_adrec("recommend", tmp_path / "model", "new-user", "-k", "3", "--fallback",
+                     "--attribute", "age_band=25-34", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "fallback attributes" in done.stderr
+    assert "scored from attributes" in done.stdout
+
+    done = run_adrec("audience", tmp_path / "model", "NEW-SPORT", "-k", "3", "--attribute",
+                     "category=Sports", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "fallback attributes: interest 'NEW-SPORT' is new" in done.stderr
+
+    done = run_adrec("predict", tmp_path / "model", "new-user", "AUT-01", "--attribute",
+                     "gender=female", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip()) >= 0
+
+    done = run_adrec("info", tmp_path / "model", "--format", "json", cwd=tmp_path, timeout=300)
+    info = json.loads(done.stdout)
+    assert info["model"]["kind"] == "hybrid"
+    assert "region (categorical)" in info["attribute_columns"]["user"]
+
+    done = run_adrec("train", sample, "--model", "deep", "--layers", "0", "--out",
+                     tmp_path / "bad", cwd=tmp_path, timeout=300)
+    assert done.returncode == 2
+    assert "argument --layers: must be at least 1, got 0" in done.stderr

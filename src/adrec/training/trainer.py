@@ -262,7 +262,7 @@ class Trainer:
                         "%d steps", config.batch_size, batch_size, len(train), MIN_STEPS_PER_EPOCH)
         world = distributed.world()
         ranking = config.objective == "ials"
-        # Each drawn pair stands for n_users * n_interests / (rows * draws) pairs without a row.
+        # Each drawn pair stands for n_users * n_interests / (rows * draws) of all the pairs.
         negative_weight = config.unobserved_weight * model.n_users * model.n_interests \
             / (len(targets) * NEGATIVES_PER_ROW)
 
@@ -306,12 +306,17 @@ class Trainer:
         """Return the batch's confidence-weighted loss per engaged row.
 
         An engaged pair should score 1 with confidence ``1 + confidence_weight *
-        target``; the pairs without a row should score 0, estimated from
-        interests drawn at random for the batch's users.
+        target``. Every pair should score 0 with weight ``unobserved_weight``; that
+        sum over all users and interests is estimated from pairs drawn uniformly.
+        Drawing the users uniformly too, not from the batch, keeps each user's
+        share of the sum equal whatever their activity, as in ALS, so the user
+        biases learn who engages more.
         """
         confidence = 1 + self.config.confidence_weight * targets
         engaged = (confidence * (model(users, interests) - 1) ** 2).sum()
-        drawn = torch.randint(model.n_interests, (len(users) * NEGATIVES_PER_ROW,),
-                              generator=generator).to(users.device)
-        unobserved = model(users.repeat(NEGATIVES_PER_ROW), drawn).pow(2).sum()
+        count = len(users) * NEGATIVES_PER_ROW
+        drawn_users = torch.randint(model.n_users, (count,), generator=generator).to(users.device)
+        drawn_interests = torch.randint(model.n_interests, (count,),
+                                        generator=generator).to(users.device)
+        unobserved = model(drawn_users, drawn_interests).pow(2).sum()
         return (engaged + negative_weight * unobserved) / len(users)
