@@ -972,25 +972,19 @@ class Recommender:
         return (torch.as_tensor(ids, device=self.device), torch.as_tensor(weights, device=self.device),
                 description)
 
-    def _new_user_scores(self, attributes: Mapping[str, object]) -> tuple[np.ndarray, str]:
+    def _new_entity_scores(self, kind: str, attributes: Mapping[str, object]) -> tuple[np.ndarray, str]:
+        """Score a new user against every interest (or a new interest against every user)."""
         self._require_fitted()
-        ids, weights, description = self._new_entity_features("user", attributes)
+        ids, weights, description = self._new_entity_features(kind, attributes)
+        score = self.model.score_new_users if kind == "user" else self.model.score_new_interests
         self.model.eval()
         with torch.no_grad():
-            scores = self.model.score_new_users(ids, weights)[0]
-        return scores.double().cpu().numpy(), description
-
-    def _new_interest_scores(self, attributes: Mapping[str, object]) -> tuple[np.ndarray, str]:
-        self._require_fitted()
-        ids, weights, description = self._new_entity_features("interest", attributes)
-        self.model.eval()
-        with torch.no_grad():
-            scores = self.model.score_new_interests(ids, weights)[0]
+            scores = score(ids, weights)[0]
         return scores.double().cpu().numpy(), description
 
     def _recommend_new_user(self, attributes: Mapping[str, object], k: int,
                             allowed: np.ndarray | None) -> pd.DataFrame:
-        scores, description = self._new_user_scores(attributes)
+        scores, description = self._new_entity_scores("user", attributes)
         chosen = top_k(scores, k, None if allowed is None else np.flatnonzero(~allowed))
         frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                               "interest_id": self.interests.ids[chosen],
@@ -1023,7 +1017,7 @@ class Recommender:
     def predict_new_user(self, attributes: Mapping[str, object],
                          interest_ids: Sequence[str]) -> np.ndarray:
         """Predict a new user's frequency (or score) for each interest, from the user's attributes."""
-        scores, _ = self._new_user_scores(attributes)
+        scores, _ = self._new_entity_scores("user", attributes)
         return self._output(scores[self.interests.indices_of(interest_ids)])
 
     def audience_new_interest(self, attributes: Mapping[str, object], k: int = 1000) -> pd.DataFrame:
@@ -1033,7 +1027,7 @@ class Recommender:
         table, such as ``{"category": "Sports"}``). Columns: those of
         :meth:`audience`; ``attrs`` give ``fallback`` (``"attributes"``) and ``reason``.
         """
-        scores, description = self._new_interest_scores(attributes)
+        scores, description = self._new_entity_scores("interest", attributes)
         chosen = top_k(scores, k)
         frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                               "user_id": self.users.ids[chosen],
@@ -1046,7 +1040,7 @@ class Recommender:
     def predict_new_interest(self, attributes: Mapping[str, object],
                              user_ids: Sequence[str]) -> np.ndarray:
         """Predict each user's frequency (or score) for a new interest, from its attributes."""
-        scores, _ = self._new_interest_scores(attributes)
+        scores, _ = self._new_entity_scores("interest", attributes)
         return self._output(scores[self.users.indices_of(user_ids)])
 
     # ------------------------------------------------------------- persistence
