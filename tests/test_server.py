@@ -46,7 +46,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _start_server(bundle: Path, environment: dict) -> tuple[subprocess.Popen, httpx.Client]:
-    """Start `adrec serve` on a free port of 127.0.0.1 and wait until it answers.
+    """Start `adrec serve` on a free port of 127.0.0.1 and wait until it responds.
 
     The server's log goes to ``serve.log`` beside the bundle: a pipe nobody reads
     would block the server once it filled.
@@ -210,7 +210,8 @@ def test_openapi_documents_responses_and_errors(server):
             if "422" in operation["responses"]:
                 assert operation["responses"]["422"]["content"]["application/json"]["schema"][
                     "$ref"].endswith("/ErrorResponse"), (method, path)
-            assert ("413" in operation["responses"]) == (method == "post" and path != "/admin/reload")
+            takes_body = method == "post" and path != "/admin/reload"
+            assert ("413" in operation["responses"]) == takes_body, (method, path)
 
 
 def test_body_mistakes_get_hints(server):

@@ -304,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--include-seen", action="store_true",
                            help="also rank interests the user already engaged with")
     recommend.add_argument("--fallback", action="store_true",
-                           help="for a user the model does not know, answer instead of failing: "
+                           help="for a user the model does not know, return a fallback instead of failing: "
                                 "a hybrid model scores the user from --attribute values; other "
                                 "models list the interests engaged by the most users (within the "
                                 "segment of --attribute); the answer is flagged as a fallback")

@@ -1,9 +1,9 @@
 """Evaluate cold start: users (or interests) the model never saw, scored from their attributes alone.
 
 The held-out part comes from a split that holds out whole users (``cold-users``)
-or whole interests (``cold-interests``). For new users, each one's interests are
-ranked from the user's attributes and the test rows are the relevant ones; rating
-error is measured on the test rows. The baselines are what a model without
+or whole interests (``cold-interests``). For each new user, every interest is
+ranked from the user's attributes, and the user's test rows are the relevant ones.
+Rating error is measured on the test rows. The baselines are what a model without
 attributes can offer: the global mean, the interest biases plus the global mean,
 and the most popular interests. New interests are measured the other way round:
 each one's audience is ranked, against the user biases and the most active users.

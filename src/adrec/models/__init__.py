@@ -21,7 +21,7 @@ def build_model(config: ModelConfig, n_users: int, n_interests: int, global_mean
     """Create the module that ``config`` describes, with uninitialized weights.
 
     ``user_features`` and ``interest_features`` are the attribute spaces of
-    models that use attributes; ``encoded`` holds the users' and interests'
+    models that use attributes; ``encoded`` contains the users' and interests'
     ``(ids, weights)`` matrices, or None when saved weights will fill them.
     """
     if config.kind == "mf":

@@ -39,8 +39,8 @@ class ModelConfig:
             0/1 flags, ``|``-separated multi-valued text).
         interest_columns: the same for the interests table.
         max_attribute_values: the bound on distinct values of an automatically
-            chosen text column; a named column keeps its most frequent values up
-            to this bound and the rest go to the unknown bucket.
+            chosen text column. A named column keeps its most frequent values up
+            to this bound, and the rest go to the unknown bucket.
         id_dropout: probability of dropping a user's or interest's ID embedding
             in a training row, so the attribute part learns to score new users
             and interests on its own.

@@ -72,11 +72,11 @@ class MatrixFactorization(nn.Module):
         return scores
 
     def user_vectors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Every user's vector and bias (None without biases)."""
+        """Return every user's vector and bias (None without biases)."""
         return self.user_embedding.weight, self.user_bias.weight[:, 0] if self.use_bias else None
 
     def interest_vectors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Every interest's vector and bias (None without biases)."""
+        """Return every interest's vector and bias (None without biases)."""
         return self.interest_embedding.weight, \
             self.interest_bias.weight[:, 0] if self.use_bias else None
 

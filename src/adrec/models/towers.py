@@ -65,7 +65,7 @@ class Tower(nn.Module):
         self._cache = None
 
     def train(self, mode: bool = True) -> Tower:
-        self._penalty = None  # holds a batch's autograd graph: let it go between phases
+        self._penalty = None  # it keeps a batch's autograd graph alive, so release it here
         return super().train(mode)
 
     def from_features(self, ids: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,7 +100,7 @@ class Tower(nn.Module):
             vectors, biases = vectors + feature_vectors, biases + feature_biases
             penalty = penalty + feature_vectors.pow(2).sum(dim=1) + feature_biases.pow(2)
         if self.training:
-            # The trainer asks for the penalty of the rows it just scored, so keeping it saves a
+            # The trainer requests the penalty of the rows it just scored, so keeping it saves a
             # second pass over the embeddings.
             self._penalty = (rows, penalty)
         return vectors, biases
@@ -195,12 +195,12 @@ class TowerModel(nn.Module):
         return self._grid(*self.user_tower.all(), *self.interest_tower.from_features(ids, weights)).T
 
     def user_vectors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Every user's vector and bias (None without biases)."""
+        """Return every user's vector and bias (None without biases)."""
         vectors, biases = self.user_tower.all()
         return vectors, biases if self.use_bias else None
 
     def interest_vectors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Every interest's vector and bias (None without biases)."""
+        """Return every interest's vector and bias (None without biases)."""
         vectors, biases = self.interest_tower.all()
         return vectors, biases if self.use_bias else None
 

@@ -664,7 +664,7 @@ class Recommender:
 
         Building a DataFrame costs more than scoring one user, so the HTTP
         service takes the columns as they are. The notes are empty unless the
-        answer is the popular fallback (``fallback`` and ``reason``).
+        result is a fallback (``fallback`` and ``reason``).
         """
         self._require_fitted()
         allowed = self._allowed_interests(include, exclude, categories)

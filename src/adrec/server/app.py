@@ -216,8 +216,8 @@ def create_app(model_path: str | Path, *, admin_token: str | None = None) -> Fas
     app.state.holder = holder
 
     def openapi() -> dict:
-        # FastAPI documents its own shape for 422, but this server answers every error as
-        # ErrorResponse, so the schema says that instead.
+        # FastAPI documents its own shape for 422, but this server returns every error as
+        # ErrorResponse, so the schema documents that instead.
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version,
                                    description=app.description, routes=app.routes)

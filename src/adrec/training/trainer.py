@@ -189,9 +189,10 @@ class Trainer:
             record.seconds = time.perf_counter() - epoch_started
             record.train_seconds = train_seconds
             result.history.append(record)
-            shown = {"train_rmse": record.train_rmse, "val_rmse": record.validation_rmse,
-                     "loss": record.train_loss, "val_ndcg": record.validation_ndcg}
-            bar.set_postfix({name: f"{value:.4f}" for name, value in shown.items() if value is not None})
+            figures = {"train_rmse": record.train_rmse, "val_rmse": record.validation_rmse,
+                       "loss": record.train_loss, "val_ndcg": record.validation_ndcg}
+            bar.set_postfix({name: f"{value:.4f}" for name, value in figures.items()
+                            if value is not None})
             for callback in self.callbacks:
                 callback(record)
 
@@ -312,6 +313,8 @@ class Trainer:
         share of the sum equal whatever their activity, as in ALS, so the user
         biases learn who engages more.
         """
+        # NOTE: untuned. The defaults (L2, unobserved weight) were chosen for ALS, and the L2
+        # here is not scaled per row as ALS scales it.
         confidence = 1 + self.config.confidence_weight * targets
         engaged = (confidence * (model(users, interests) - 1) ** 2).sum()
         count = len(users) * NEGATIVES_PER_ROW
