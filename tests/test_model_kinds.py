@@ -190,6 +190,51 @@ def test_id_dropout_only_while_training(hybrid: adrec.Recommender):
     assert torch.equal(first, second)
 
 
+def test_id_dropout_per_side():
+    model = adrec.ModelConfig(kind="hybrid", dim=8, user_id_dropout=0.5, interest_id_dropout=0.0)
+    recommender = adrec.Recommender(model, adrec.TrainConfig(epochs=1, seed=0)).fit(
+        adrec.load_sample(), progress=False)
+    towers = recommender.model
+    towers.train()
+    rows = torch.arange(50)
+    with torch.no_grad():
+        users = [towers.user_tower(rows)[0] for _ in range(2)]
+        interests = [towers.interest_tower(rows)[0] for _ in range(2)]
+    towers.eval()
+    assert not torch.equal(users[0], users[1])
+    assert torch.equal(interests[0], interests[1])
+
+
+def test_feature_sum_training_equals_scoring(hybrid: adrec.Recommender):
+    tower = hybrid.model.user_tower
+    ids, weights = tower.feature_ids[:40], tower.feature_weights[:40]
+    trained = tower.from_features(ids, weights)  # grad enabled: the dense product
+    with torch.no_grad():
+        scored = tower.from_features(ids, weights)  # embedding_bag
+    assert torch.allclose(trained[0].detach(), scored[0], atol=1e-5)
+    assert torch.allclose(trained[1].detach(), scored[1], atol=1e-5)
+
+
+def test_new_rows_add_the_mean_id_part(hybrid: adrec.Recommender):
+    tower = hybrid.model.user_tower
+    ids, weights = tower.feature_ids[:5], tower.feature_weights[:5]
+    with torch.no_grad():
+        vectors, biases = tower.new_rows(ids, weights)
+        attribute_vectors, attribute_biases = tower.from_features(ids, weights)
+    assert torch.allclose(vectors, attribute_vectors + tower.embedding.weight.mean(dim=0))
+    assert torch.allclose(biases, attribute_biases + tower.bias.weight.mean())
+
+
+def test_gram_sum_of_squares_equals_the_grid(hybrid: adrec.Recommender):
+    model = hybrid.model
+    users, interests = torch.arange(0, model.n_users, 3), torch.arange(0, model.n_interests, 2)
+    with torch.no_grad():
+        grid = model.score_all(users)[:, interests]
+        expected = float(grid.double().pow(2).sum())
+        assert float(model.squared_score_sum(users, interests)) == pytest.approx(expected,
+                                                                                 rel=1e-4)
+
+
 # ----------------------------------------------------------------- training options
 
 
@@ -205,7 +250,8 @@ def test_ranking_objective_trains_hybrid_and_deep():
 @pytest.mark.parametrize(("settings", "message"), [
     ({"kind": "deep", "layers": (0,)}, "layer sizes"),
     ({"kind": "deep", "activation": "swish"}, "unknown activation"),
-    ({"kind": "hybrid", "id_dropout": 1.0}, "id_dropout"),
+    ({"kind": "hybrid", "user_id_dropout": 1.0}, "user_id_dropout"),
+    ({"kind": "hybrid", "interest_id_dropout": -0.1}, "interest_id_dropout"),
     ({"kind": "mf", "attributes": True}, "mf model uses no attributes"),
 ])
 def test_invalid_model_settings(settings, message):
@@ -254,7 +300,7 @@ def test_cold_users_report(cold_split):
     model, train, test = cold_split
     report = evaluate_cold_start(model, test, "users")
     names = [row["model"] for row in report.rows]
-    assert names == ["adrec", "global mean", "interest bias", "most popular"]
+    assert names == ["adrec", "global mean", "interest bias", "interest mean", "most popular"]
     assert report.counts["new_users"] == len(test.users)
     assert report.counts["scored_rows"] == len(test)
     assert all(np.isfinite(row["ndcg@10"]) for row in report.rows if "ndcg@10" in row)
@@ -268,6 +314,15 @@ def test_cold_users_report(cold_split):
     predicted = bias.mean + bias.interest_bias[model.interests.indices_of(frame["interest_id"])]
     expected = float(np.sqrt(np.mean((predicted - frame["frequency"].to_numpy()) ** 2)))
     assert report.rows[2]["rmse"] == pytest.approx(expected)
+
+    # The interest mean is the global mean plus each interest's mean residual, shrunk by 10 rows.
+    residual = stored["frequency"].to_numpy() - bias.mean
+    sums = np.bincount(stored["interest_index"], residual, len(model.interests))
+    counts = np.bincount(stored["interest_index"], minlength=len(model.interests))
+    interest_mean = sums / (counts + 10.0)
+    predicted = bias.mean + interest_mean[model.interests.indices_of(frame["interest_id"])]
+    expected = float(np.sqrt(np.mean((predicted - frame["frequency"].to_numpy()) ** 2)))
+    assert report.rows[3]["rmse"] == pytest.approx(expected)
 
 
 def test_cold_evaluation_needs_new_entities_and_attributes(cold_split):
@@ -316,9 +371,12 @@ def test_movielens_cold_users(movielens_path):
 def test_cli_hybrid_train_and_cold_start(tmp_path):
     sample = adrec.data.sample.sample_data_path()
     done = run_adrec("train", sample, "--model", "hybrid", "--dim", "8", "--epochs", "2",
-                     "--target-transform", "log1p", "--out", tmp_path / "model", cwd=tmp_path,
+                     "--target-transform", "log1p", "--user-id-dropout", "0.2",
+                     "--interest-id-dropout", "0.1", "--out", tmp_path / "model", cwd=tmp_path,
                      timeout=600)
     assert done.returncode == 0, done.stderr
+    settings = adrec.Recommender.load(tmp_path / "model").model_config
+    assert (settings.user_id_dropout, settings.interest_id_dropout) == (0.2, 0.1)
 
     done = run_adrec("recommend", tmp_path / "model", "new-user", "-k", "3", "--fallback",
                      "--attribute", "age_band=25-34", cwd=tmp_path, timeout=300)

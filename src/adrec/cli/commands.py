@@ -28,12 +28,12 @@ from adrec.persistence import check_bundle_destination
 from adrec.recommendation import Recommender, reference_configs
 from adrec.training import TrainConfig, distributed
 
-MODEL_OPTIONS = {"dim": "dim"}
 # (ModelConfig field, command-line option) pairs.
 MODEL_OPTIONS = (("dim", "dim"), ("kind", "model_kind"), ("layers", "layers"),
                  ("activation", "activation"), ("dropout", "dropout"), ("attributes", "attributes"),
                  ("user_columns", "user_columns"), ("interest_columns", "interest_columns"),
-                 ("max_attribute_values", "max_attribute_values"), ("id_dropout", "id_dropout"))
+                 ("max_attribute_values", "max_attribute_values"), ("user_id_dropout", "user_id_dropout"),
+                 ("interest_id_dropout", "interest_id_dropout"))
 TRAINING_OPTIONS = ("objective", "backend", "threads", "epochs", "batch_size", "optimizer",
                     "learning_rate", "l2", "confidence_weight", "unobserved_weight",
                     "validation_fraction", "patience", "target_transform", "refit", "seed", "device")

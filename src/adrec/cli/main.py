@@ -24,6 +24,7 @@ from adrec.training import BACKENDS, OBJECTIVES, OPTIMIZERS, TARGET_TRANSFORMS, 
 from adrec.training.config import (
     DEFAULT_L2,
     DEFAULT_L2_IALS,
+    DEFAULT_L2_IALS_TORCH,
     DEFAULT_LEARNING_RATE_FAST,
     DEFAULT_LEARNING_RATE_TORCH,
 )
@@ -180,10 +181,13 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-attribute-values", type=int,
                        help="hybrid: text columns with more distinct values are not chosen "
                             f"automatically (default: {model_defaults.max_attribute_values})")
-    group.add_argument("--id-dropout", type=float,
-                       help="hybrid: chance of dropping a user's or interest's own embedding in a "
-                            "training row, so attributes learn to score new ones alone (default: "
-                            f"{model_defaults.id_dropout})")
+    group.add_argument("--user-id-dropout", type=float,
+                       help="hybrid: chance of dropping a user's own embedding in a training row, "
+                            "so attributes learn to score new users alone (default: "
+                            f"{model_defaults.user_id_dropout})")
+    group.add_argument("--interest-id-dropout", type=float,
+                       help="hybrid: the same for interests; it costs some accuracy for new "
+                            f"users (default: {model_defaults.interest_id_dropout})")
 
     group.add_argument("--backend", choices=BACKENDS,
                        help="mse training: fast is compiled lock-free SGD on the CPU, one step "
@@ -210,7 +214,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                        help="L2 penalty weight on the embeddings and biases of each batch "
                             f"(default: {DEFAULT_L2['none']} for raw frequencies, "
                             f"{DEFAULT_L2['log1p']} with --target-transform log1p; "
-                            f"{DEFAULT_L2_IALS} for ials, scaled per row by its number of pairs)")
+                            f"{DEFAULT_L2_IALS} for ials with mf, scaled per row by its number of "
+                            f"pairs; {DEFAULT_L2_IALS_TORCH} for ials with hybrid and deep)")
     group.add_argument("--confidence-weight", type=float,
                        help="ials: an engaged pair's confidence is 1 + this x target "
                             f"(default: {train_defaults.confidence_weight})")

@@ -5,7 +5,8 @@ or whole interests (``cold-interests``). For each new user, every interest is
 ranked from the user's attributes, and the user's test rows are the relevant ones.
 Rating error is measured on the test rows. The baselines are what a model without
 attributes can offer: the global mean, the interest biases plus the global mean,
-and the most popular interests. New interests are measured the other way round:
+the interest means (which, unlike the biases, keep the average rater's bias), and
+the most popular interests. New interests are measured the other way round:
 each one's audience is ranked, against the user biases and the most active users.
 """
 
@@ -30,6 +31,8 @@ from adrec.recommendation.ranking import interest_lists, top_k
 SIDES = ("users", "interests")
 # New entities scored at once. Each needs one row of scores over the whole other side.
 BATCH = 256
+# Rows of prior weight that pull an interest's (user's) mean residual towards zero.
+MEAN_SHRINKAGE = 10.0
 
 
 def evaluate_cold_start(recommender, test: InteractionData, side: str = "users", *,
@@ -101,6 +104,10 @@ def evaluate_cold_start(recommender, test: InteractionData, side: str = "users",
         bias_row = {"model": bias_name}
         bias_row.update(_rating_errors(baselines["mean"] + baselines["bias"][other], actual, False))
         report.rows.append(bias_row)
+        average_row = {"model": "interest mean" if side == "users" else "user mean"}
+        average_row.update(_rating_errors(baselines["mean"] + baselines["average"][other], actual,
+                                          False))
+        report.rows.append(average_row)
     popular = np.broadcast_to(baselines["popularity"], (len(entities), n_other))
     report.rows.append({"model": "most popular" if side == "users" else "most active users",
                         **_ranked(popular, relevant, ks, n_other)})
@@ -139,12 +146,15 @@ def _baselines(recommender, side: str) -> dict:
     bias = BiasOnly().fit(users, interests, frequency, len(recommender.users),
                           len(recommender.interests))
     # A new user has no bias of its own: the interest's bias and the mean remain, and the
-    # other way round for a new interest.
-    if side == "users":
-        return {"mean": bias.mean, "bias": bias.interest_bias,
-                "popularity": np.bincount(interests, minlength=len(recommender.interests))}
-    return {"mean": bias.mean, "bias": bias.user_bias,
-            "popularity": np.bincount(users, minlength=len(recommender.users))}
+    # other way round for a new interest. The shrunk mean residual of each known entity is
+    # the alternative that leaves the new side's average bias in.
+    other = interests if side == "users" else users
+    n_other = len(recommender.interests if side == "users" else recommender.users)
+    average = np.bincount(other, frequency - bias.mean, n_other) \
+        / (np.bincount(other, minlength=n_other) + MEAN_SHRINKAGE)
+    return {"mean": bias.mean, "average": average,
+            "bias": bias.interest_bias if side == "users" else bias.user_bias,
+            "popularity": np.bincount(other, minlength=n_other)}
 
 
 def _ranked(scores: np.ndarray, relevant: list[np.ndarray], ks: tuple[int, ...],

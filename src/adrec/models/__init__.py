@@ -30,12 +30,13 @@ def build_model(config: ModelConfig, n_users: int, n_interests: int, global_mean
 
     user_encoded, interest_encoded = encoded if encoded is not None else (None, None)
     towers = []
-    for n_rows, space, features in ((n_users, user_features, user_encoded),
-                                    (n_interests, interest_features, interest_encoded)):
+    for n_rows, space, features, id_dropout in (
+            (n_users, user_features, user_encoded, config.user_id_dropout),
+            (n_interests, interest_features, interest_encoded, config.interest_id_dropout)):
         towers.append(Tower(n_rows, config.dim, use_bias=config.use_bias,
                             n_features=space.size if space is not None else 0,
                             slots=space.slots if space is not None else 0, features=features,
-                            id_dropout=config.id_dropout if space is not None else 0.0))
+                            id_dropout=id_dropout if space is not None else 0.0))
     if config.kind == "hybrid":
         return HybridFactorization(*towers, use_bias=config.use_bias, global_mean=global_mean)
     return DeepFactorization(*towers, layers=config.layers, activation=config.activation,

@@ -41,9 +41,12 @@ class ModelConfig:
         max_attribute_values: the bound on distinct values of an automatically
             chosen text column. A named column keeps its most frequent values up
             to this bound, and the rest go to the unknown bucket.
-        id_dropout: probability of dropping a user's or interest's ID embedding
-            in a training row, so the attribute part learns to score new users
-            and interests on its own.
+        user_id_dropout: probability of dropping a user's ID embedding in a
+            training row, so the attribute part learns to score new users on its
+            own.
+        interest_id_dropout: the same for interests. Dropping interest IDs blurs
+            the interest biases, which carry popularity, and so the rankings for
+            new users. Raise it when new interests matter more.
     """
 
     kind: str = "mf"
@@ -58,7 +61,8 @@ class ModelConfig:
     user_columns: list[str] | None = None
     interest_columns: list[str] | None = None
     max_attribute_values: int = 100
-    id_dropout: float = 0.3
+    user_id_dropout: float = 0.3
+    interest_id_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         self.layers = tuple(self.layers)
@@ -82,7 +86,7 @@ class ModelConfig:
         if self.activation not in ACTIVATION_NAMES:
             raise ConfigError(f"unknown activation {self.activation!r}; choose one of "
                               f"{ACTIVATION_NAMES}")
-        for name in ("dropout", "id_dropout"):
+        for name in ("dropout", "user_id_dropout", "interest_id_dropout"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {value!r}")

@@ -334,7 +334,7 @@ class Recommender:
             "train_rows": len(train),
             "validation_rows": len(validation),
             "target_transform": self.transform.name,
-            "l2": self.train_config.effective_l2,
+            "l2": self.train_config.l2_for(self._trainer_name()),
         }
         if len(validation) == 0:
             return metrics
@@ -1055,7 +1055,7 @@ class Recommender:
                 model.pop(name)
         if not self.model_config.uses_attributes:
             for name in ("attributes", "user_columns", "interest_columns", "max_attribute_values",
-                         "id_dropout"):
+                         "user_id_dropout", "interest_id_dropout"):
                 model.pop(name)
         info = {
             "model": model,
@@ -1081,10 +1081,18 @@ class Recommender:
             info["bundle_hash"] = bundle_hash(self.manifest)
         return info
 
+    def _trainer_name(self) -> str:
+        """Return which trainer fits this model: ``als``, ``fast`` or ``torch``."""
+        if self.model_config.kind != "mf":
+            return "torch"
+        if self.train_config.objective == "ials":
+            return "als"
+        return self.train_config.effective_backend
+
     def _effective_training(self) -> dict:
         """Return the settings training used where the config left them to defaults (None)."""
         config = self.train_config
-        used = {"l2": config.effective_l2}
+        used = {"l2": config.l2_for(self._trainer_name())}
         if config.objective == "mse":
             backend = config.effective_backend if self.model_config.kind == "mf" else "torch"
             used.update(backend=backend, optimizer=config.optimizer_for(backend),

@@ -18,6 +18,8 @@ TARGET_TRANSFORMS = ("none", "log1p")
 # benchmarks/choose_defaults.py, and for implicit-feedback ALS, by benchmarks/choose_ials_defaults.py.
 DEFAULT_L2 = {"none": 0.1, "log1p": 0.05}
 DEFAULT_L2_IALS = 0.3
+# The PyTorch loop weighs its L2 term per engaged row, so its scale differs from ALS's.
+DEFAULT_L2_IALS_TORCH = 0.05
 # Step sizes when TrainConfig.learning_rate is None: Adamax's for the torch backend, and
 # SGD's for the fast backend per target transform, as is its bias L2 when bias_l2 is None.
 # The fast backend's values are the best of the grid of benchmarks/choose_fast_defaults.py.
@@ -53,7 +55,8 @@ class TrainConfig:
             None picks :data:`DEFAULT_L2` for the target transform: 0.1 for raw
             frequencies, 0.05 for log1p targets, the best of a measured grid on
             MovieLens 100K and on the embedded sample respectively; for ``ials``
-            it picks :data:`DEFAULT_L2_IALS`.
+            it picks :data:`DEFAULT_L2_IALS` for ALS (mf) and
+            :data:`DEFAULT_L2_IALS_TORCH` for the PyTorch loop (hybrid and deep).
         bias_l2: ``fast`` backend only: L2 weight on the biases; None picks
             :data:`DEFAULT_BIAS_L2_FAST`. The ``torch`` backend applies ``l2``
             to the biases too.
@@ -206,10 +209,16 @@ class TrainConfig:
 
     @property
     def effective_l2(self) -> float:
-        """The L2 weight training uses: ``l2``, or the default for the objective and transform."""
+        """The L2 weight of ALS and MSE training: ``l2``, or the default for the objective and transform."""
         if self.l2 is not None:
             return self.l2
         return DEFAULT_L2_IALS if self.objective == "ials" else DEFAULT_L2[self.target_transform]
+
+    def l2_for(self, trainer: str) -> float:
+        """Return the L2 weight of ``trainer`` (``als``, ``fast`` or ``torch``): ``l2``, or its default."""
+        if self.l2 is None and self.objective == "ials" and trainer == "torch":
+            return DEFAULT_L2_IALS_TORCH
+        return self.effective_l2
 
     def to_dict(self) -> dict:
         """Return the settings as JSON-ready data."""

@@ -2,8 +2,8 @@
 
 Two losses: MSE on the engaged pairs (predicted frequencies), and for the ``ials``
 objective the same confidence-weighted loss that implicit ALS minimizes, with the
-sum over pairs without a row estimated from randomly drawn interests. The second
-trains models that ALS cannot, such as the deep and hybrid ones.
+sum over all pairs estimated from a grid of uniformly drawn users and interests.
+The second trains models that ALS cannot, such as the deep and hybrid ones.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ EVALUATION_BATCH_SIZE = 65536
 # A training set smaller than this many batches gets smaller batches, so an epoch
 # still takes several optimizer steps.
 MIN_STEPS_PER_EPOCH = 8
-# Interests drawn per engaged row to estimate the loss over pairs without a row.
-NEGATIVES_PER_ROW = 4
 
 
 @dataclass
@@ -263,9 +261,8 @@ class Trainer:
                         "%d steps", config.batch_size, batch_size, len(train), MIN_STEPS_PER_EPOCH)
         world = distributed.world()
         ranking = config.objective == "ials"
-        # Each drawn pair stands for n_users * n_interests / (rows * draws) of all the pairs.
-        negative_weight = config.unobserved_weight * model.n_users * model.n_interests \
-            / (len(targets) * NEGATIVES_PER_ROW)
+        # The sum over all pairs is spread over the epoch's rows like the engaged part.
+        unobserved_weight = config.unobserved_weight / len(targets)
 
         def run_epoch(epoch: int) -> float:
             model.train()
@@ -285,11 +282,11 @@ class Trainer:
 
                     if ranking:
                         error = self._implicit_loss(model, batch_users, batch_interests,
-                                                    batch_targets, generator, negative_weight)
+                                                    batch_targets, generator, unobserved_weight)
                     else:
                         predictions = model(batch_users, batch_interests)
                         error = torch.mean((predictions - batch_targets) ** 2)
-                    l2 = config.effective_l2
+                    l2 = config.l2_for("torch")
                     loss = error + l2 * model.l2_penalty(batch_users, batch_interests) if l2 > 0 \
                         else error
                     loss.backward()
@@ -303,23 +300,29 @@ class Trainer:
 
     def _implicit_loss(self, model: nn.Module, users: torch.Tensor, interests: torch.Tensor,
                        targets: torch.Tensor, generator: torch.Generator,
-                       negative_weight: float) -> torch.Tensor:
+                       unobserved_weight: float) -> torch.Tensor:
         """Return the batch's confidence-weighted loss per engaged row.
 
         An engaged pair should score 1 with confidence ``1 + confidence_weight *
-        target``. Every pair should score 0 with weight ``unobserved_weight``; that
-        sum over all users and interests is estimated from pairs drawn uniformly.
-        Drawing the users uniformly too, not from the batch, keeps each user's
-        share of the sum equal whatever their activity, as in ALS, so the user
-        biases learn who engages more.
+        target``. Every pair should score 0 with weight ``unobserved_weight``. That
+        sum over all users and interests is estimated from the grid of
+        ``model.grid_rows`` users and as many interests, drawn uniformly (or all of
+        them when there are fewer), so each user counts the same whatever their
+        activity, as in ALS, and the user biases learn who engages more.
         """
-        # NOTE: untuned. The defaults (L2, unobserved weight) were chosen for ALS, and the L2
-        # here is not scaled per row as ALS scales it.
         confidence = 1 + self.config.confidence_weight * targets
-        engaged = (confidence * (model(users, interests) - 1) ** 2).sum()
-        count = len(users) * NEGATIVES_PER_ROW
-        drawn_users = torch.randint(model.n_users, (count,), generator=generator).to(users.device)
-        drawn_interests = torch.randint(model.n_interests, (count,),
-                                        generator=generator).to(users.device)
-        unobserved = model(drawn_users, drawn_interests).pow(2).sum()
-        return (engaged + negative_weight * unobserved) / len(users)
+        engaged = (confidence * (model(users, interests) - 1) ** 2).sum() / len(users)
+
+        drawn_users = self._draw(model.n_users, model.grid_rows, generator, users.device)
+        drawn_interests = self._draw(model.n_interests, model.grid_rows, generator, users.device)
+        scale = model.n_users * model.n_interests / (len(drawn_users) * len(drawn_interests))
+        all_pairs = scale * model.squared_score_sum(drawn_users, drawn_interests)
+        return engaged + unobserved_weight * all_pairs
+
+    @staticmethod
+    def _draw(n_rows: int, count: int, generator: torch.Generator,
+              device: torch.device) -> torch.Tensor:
+        """Return ``count`` row indices drawn uniformly, or every row when there are no more."""
+        if n_rows <= count:
+            return torch.arange(n_rows, device=device)
+        return torch.randint(n_rows, (count,), generator=generator).to(device)
