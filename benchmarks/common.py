@@ -19,7 +19,8 @@ def data_root() -> Path:
 def machine_description() -> str:
     """Describe the machine a benchmark ran on, for the results page."""
     return (f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
-            f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+            f"torch {torch.__version__} ({torch.get_num_threads()} "
+            f"thread{'s' if torch.get_num_threads() != 1 else ''})")
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:

@@ -118,6 +118,20 @@ def summarize_cold(rows: list[dict]) -> list[dict]:
     return table
 
 
+def cold_verdicts(rows: list[dict]) -> list[str]:
+    """Say per data set and side on how many seeds the hybrid beats each fallback."""
+    lines = []
+    for name, side in dict.fromkeys((row["data"], row["side"]) for row in rows):
+        part = [row for row in rows if row["data"] == name and row["side"] == side]
+        rmse_wins = sum(row["hybrid_rmse"] < row["fallback_rmse"] for row in part)
+        ndcg_wins = sum(row["hybrid_ials_ndcg@10"] > row["popular_ndcg@10"] for row in part)
+        popular = "most popular" if side == "users" else "most active users"
+        lines.append(f"- {name}, new {side}: the hybrid's RMSE is below the fallback's on "
+                     f"{rmse_wins} of {len(part)} seeds, and its (ials) NDCG@10 above "
+                     f"{popular} on {ndcg_wins} of {len(part)}.")
+    return lines
+
+
 def summarize_warm(rows: list[dict]) -> list[dict]:
     table = []
     for kind in dict.fromkeys(row["kind"] for row in rows):
@@ -128,6 +142,17 @@ def summarize_warm(rows: list[dict]) -> list[dict]:
     return table
 
 
+def _compare(ours: str, theirs: str, *, lower_is_better: bool) -> str:
+    """Compare two "mean ± stdev" cells: better or NOT better, and whether within the spread."""
+    mean, other = float(ours.split()[0]), float(theirs.split()[0])
+    better = mean < other if lower_is_better else mean > other
+    word = "better" if better else "NOT better"
+    spreads = [float(cell.split()[-1]) for cell in (ours, theirs) if "±" in cell]
+    if spreads and abs(mean - other) < max(spreads):
+        word += " (by less than a standard deviation over the seeds)"
+    return word
+
+
 def warm_verdicts(table: list[dict]) -> list[str]:
     """Say plainly whether each model kind beats mf on warm users."""
     mf = next(row for row in table if row["model"] == "mf")
@@ -135,10 +160,10 @@ def warm_verdicts(table: list[dict]) -> list[str]:
     for row in table:
         if row is mf:
             continue
-        rmse = float(row["test RMSE"].split()[0]) < float(mf["test RMSE"].split()[0])
-        ndcg = float(row["NDCG@10"].split()[0]) > float(mf["NDCG@10"].split()[0])
-        lines.append(f"- {row['model']} is {'better' if rmse else 'NOT better'} than mf on warm "
-                     f"test RMSE and {'better' if ndcg else 'NOT better'} on NDCG@10.")
+        rmse = _compare(row["test RMSE"], mf["test RMSE"], lower_is_better=True)
+        ndcg = _compare(row["NDCG@10"], mf["NDCG@10"], lower_is_better=False)
+        lines.append(f"- {row['model']} is {rmse} than mf on warm test RMSE and {ndcg} on "
+                     "NDCG@10.")
     return lines
 
 
@@ -177,6 +202,7 @@ def main() -> None:
                                               "fallback RMSE", "RMSE gain",
                                               "hybrid (mse) NDCG@10", "hybrid (ials) NDCG@10",
                                               "popular NDCG@10", "fit s (both)"]), "",
+        *cold_verdicts(cold), "",
         "**Warm users**, MovieLens 100K, 90/10 random splits: every test row's user and "
         "interest are in training. NDCG@10 ranks the interests a user has not rated in "
         "training.", "",

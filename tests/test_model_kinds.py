@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -403,3 +405,98 @@ def test_cli_hybrid_train_and_cold_start(tmp_path):
                      tmp_path / "bad", cwd=tmp_path, timeout=300)
     assert done.returncode == 2
     assert "argument --layers: must be at least 1, got 0" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def typed_hybrid(tmp_path_factory) -> adrec.Recommender:
+    """A hybrid model whose users table has a numeric column and a 0/1 flag."""
+    folder = tmp_path_factory.mktemp("typed")
+    generator = np.random.default_rng(0)
+    users = pd.DataFrame({"user_id": [f"u{index}" for index in range(60)],
+                          "age": generator.integers(18, 70, 60),
+                          "premium": generator.integers(0, 2, 60)})
+    interests = pd.DataFrame({"interest_id": [f"i{index}" for index in range(12)],
+                              "category": ["news", "sport", "travel"] * 4})
+    pairs = pd.DataFrame({"user_id": generator.choice(users["user_id"], 400),
+                          "interest_id": generator.choice(interests["interest_id"], 400),
+                          "frequency": generator.integers(1, 9, 400)})
+    pairs.drop_duplicates(["user_id", "interest_id"]).to_csv(folder / "frequency.csv", index=False)
+    users.to_csv(folder / "users.csv", index=False)
+    interests.to_csv(folder / "interests.csv", index=False)
+    model = adrec.ModelConfig(kind="hybrid", dim=4)
+    return adrec.Recommender(model, adrec.TrainConfig(epochs=2, seed=0)).fit(
+        adrec.load_data(folder), progress=False)
+
+
+@pytest.mark.parametrize(("attributes", "message"), [
+    ({"age": "abc"}, "'age' is numeric, got 'abc'"),
+    ({"age": "inf"}, "'age' is numeric"),
+    ({"premium": "yes"}, "'premium' is numeric, got 'yes'"),
+    ({"premium": "2"}, "'premium' is a 0/1 flag, got '2'"),
+])
+def test_new_user_numbers_are_checked(typed_hybrid: adrec.Recommender, attributes, message):
+    assert {column.kind for column in typed_hybrid.user_features.columns} >= {"numeric", "flag"}
+    with pytest.raises(ConfigError, match=message):
+        typed_hybrid.recommend_new_user(attributes, 3)
+
+
+def test_new_user_numbers_accepted(typed_hybrid: adrec.Recommender):
+    frame = typed_hybrid.recommend_new_user({"age": "31", "premium": 1}, 3)
+    assert len(frame) == 3
+    assert frame.attrs["fallback"] == "attributes"
+    missing = typed_hybrid.recommend_new_user({"age": "", "premium": "0"}, 3)
+    assert len(missing) == 3
+
+
+def test_cli_attribute_given_twice(cold_split, tmp_path):
+    model, _, _ = cold_split
+    model.save(tmp_path / "model")
+    done = run_adrec("recommend", tmp_path / "model", "new-user", "--fallback", "--attribute",
+                     "gender=female", "--attribute", "gender=male", cwd=tmp_path, timeout=300)
+    assert done.returncode == 2
+    assert "--attribute gender is given twice" in done.stderr
+
+
+def test_cli_new_entity_json_is_flagged(cold_split, tmp_path):
+    model, _, _ = cold_split
+    model.save(tmp_path / "model")
+    done = run_adrec("predict", tmp_path / "model", "new-user", "AUT-01", "--attribute",
+                     "age_band=25-34", "--format", "json", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["fallback"] == "attributes"
+    assert document["predictions"][0]["interest_id"] == "AUT-01"
+
+    done = run_adrec("audience", tmp_path / "model", "NEW-SPORT", "-k", "3", "--attribute",
+                     "category=Sports", "--format", "json", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["fallback"] == "attributes"
+    assert len(document["audience"]) == 3
+
+
+def test_cli_cold_evaluation_from_split_folders(tmp_path):
+    sample = adrec.data.sample.sample_data_path()
+    done = run_adrec("split", sample, tmp_path / "splits", "--method", "cold-users", "--seed", "0",
+                     cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "splits" / "test" / "users.csv").exists()
+    assert (tmp_path / "splits" / "test" / "interests.csv").exists()
+
+    done = run_adrec("train", tmp_path / "splits" / "train", "--model", "hybrid", "--dim", "8",
+                     "--epochs", "2", "--target-transform", "log1p", "--out", tmp_path / "model",
+                     cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    done = run_adrec("evaluate", tmp_path / "model", tmp_path / "splits" / "test", "--cold", "users",
+                     "--format", "json", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["counts"]["new_users"] > 0
+    assert document["counts"]["new_users_without_attributes"] == 0
+
+
+def test_cold_evaluation_needs_attribute_rows(cold_split):
+    model, _, test = cold_split
+    bare = dataclasses.replace(test, user_attributes=pd.DataFrame())
+    with pytest.raises(ConfigError, match="put users.csv beside the test frequency.csv"):
+        evaluate_cold_start(model, bare, "users")

@@ -304,7 +304,7 @@ def run_recommend(arguments: argparse.Namespace) -> None:
     result = recommender.recommend(arguments.user, arguments.k,
                                    exclude_seen=not arguments.include_seen,
                                    fallback=arguments.fallback,
-                                   attributes=dict(arguments.attribute) or None)
+                                   attributes=attribute_map(arguments.attribute) or None)
     if "fallback" in result.attrs:
         print(f"adrec: note: fallback {result.attrs['fallback']}: {result.attrs['reason']}",
               file=sys.stderr)
@@ -328,9 +328,13 @@ def run_audience(arguments: argparse.Namespace) -> None:
         if arguments.interest in recommender.interests:
             raise ConfigError(f"interest {arguments.interest!r} is known to the model; --attribute "
                               "describes a new interest, so drop it")
-        result = recommender.audience_new_interest(dict(arguments.attribute), arguments.k)
-        print(f"adrec: note: fallback attributes: interest {arguments.interest!r} is new, "
-              f"{result.attrs['reason']}", file=sys.stderr)
+        result = recommender.audience_new_interest(attribute_map(arguments.attribute), arguments.k)
+        reason = f"interest {arguments.interest!r} is new, {result.attrs['reason']}"
+        print(f"adrec: note: fallback attributes: {reason}", file=sys.stderr)
+        if arguments.format == "json":
+            emit({"fallback": "attributes", "reason": reason, "audience": frame_records(result)},
+                 "json")
+            return
         emit(result, arguments.format,
              title=f"New interest {arguments.interest}: the users most likely to engage")
         return
@@ -374,18 +378,25 @@ def run_predict(arguments: argparse.Namespace) -> None:
         if arguments.user in recommender.users:
             raise ConfigError(f"user {arguments.user!r} is known to the model; --attribute "
                               "describes a new user, so drop it")
-        value = float(recommender.predict_new_user(dict(arguments.attribute), [arguments.interest])[0])
-        print(f"adrec: note: fallback attributes: user {arguments.user!r} is new, scored from "
-              "its attributes", file=sys.stderr)
+        value = float(recommender.predict_new_user(attribute_map(arguments.attribute),
+                                                      [arguments.interest])[0])
+        reason = f"user {arguments.user!r} is new, scored from its attributes"
+        print(f"adrec: note: fallback attributes: {reason}", file=sys.stderr)
     else:
         value = recommender.predict(arguments.user, arguments.interest)
+        reason = None
+    row = pd.DataFrame([{"user_id": arguments.user, "interest_id": arguments.interest,
+                         recommender.score_column: value}])
+    if reason is not None and arguments.format == "json":
+        emit({"fallback": "attributes", "reason": reason, "predictions": frame_records(row)},
+             "json")
+        return
     if arguments.format == "table":
         # A ranking model's output is a score for ordering interests, not a frequency.
         say(f"{value:.4f}" if recommender.predicts_frequency
             else f"{value:.4f} (ranking score, not a frequency)")
     else:
-        emit(pd.DataFrame([{"user_id": arguments.user, "interest_id": arguments.interest,
-                            recommender.score_column: value}]), arguments.format)
+        emit(row, arguments.format)
 
 
 def run_info(arguments: argparse.Namespace) -> None:
@@ -441,6 +452,17 @@ def run_split(arguments: argparse.Namespace) -> None:
     say(f"Next: adrec train {out / 'train'} --out MODEL, then adrec evaluate MODEL {out / 'test'}")
 
 
+def attribute_map(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Return the ``--attribute NAME=VALUE`` pairs as a mapping; a repeated name raises ConfigError."""
+    attributes: dict[str, str] = {}
+    for name, value in pairs:
+        if name in attributes:
+            raise ConfigError(f"--attribute {name} is given twice ({attributes[name]!r} and "
+                              f"{value!r}); give each attribute once")
+        attributes[name] = value
+    return attributes
+
+
 def check_output_path(path: Path) -> None:
     """Raise :class:`ConfigError` before any work when a folder above ``path`` is a file."""
     for parent in path.parents:
@@ -454,15 +476,17 @@ def write_split(out: Path, train: InteractionData, test: InteractionData) -> Non
         return table.rename_axis(id_column).reset_index()
 
     with atomic_directory(out) as folder:
+        # Both parts get the attribute tables: evaluating cold start reads the held-out
+        # users' and interests' attributes from the test folder.
         for name, part in (("train", train), ("test", test)):
             (folder / name).mkdir()
             part.to_frame().to_csv(folder / name / "frequency.csv", index=False)
-        if len(train.user_attributes.columns):
-            attributes(train.user_attributes, "user_id").to_csv(folder / "train" / "users.csv",
-                                                                index=False)
-        if len(train.interest_attributes.columns):
-            attributes(train.interest_attributes, "interest_id").to_csv(
-                folder / "train" / "interests.csv", index=False)
+            if len(part.user_attributes.columns):
+                attributes(part.user_attributes, "user_id").to_csv(folder / name / "users.csv",
+                                                                   index=False)
+            if len(part.interest_attributes.columns):
+                attributes(part.interest_attributes, "interest_id").to_csv(
+                    folder / name / "interests.csv", index=False)
 
 
 def run_evaluate(arguments: argparse.Namespace) -> None:

@@ -79,6 +79,13 @@ def evaluate_cold_start(recommender, test: InteractionData, side: str = "users",
                           f"{other_side}); split with --method cold-{side}")
     entities, entity_rows = np.unique(new_ids[usable], return_inverse=True)
     other, actual = other[usable], frame["frequency"].to_numpy(np.float64)[usable]
+    without_attributes = _count_without_attributes(test, side, entities)
+    if without_attributes == len(entities):
+        table = "users" if side == "users" else "interests"
+        raise ConfigError(f"none of the {len(entities):,} new {side} has a row in the {table} "
+                          f"table of the test data, so there are no attributes to score them "
+                          f"from; put {table}.csv beside the test frequency.csv (adrec split "
+                          f"writes it) or pass --{table} FILE")
 
     scores = _new_entity_scores(recommender, test, side, entities)
     baselines = _baselines(recommender, side)
@@ -112,11 +119,24 @@ def evaluate_cold_start(recommender, test: InteractionData, side: str = "users",
     report.rows.append({"model": "most popular" if side == "users" else "most active users",
                         **_ranked(popular, relevant, ks, n_other)})
 
+    if without_attributes:
+        report.notes.append(f"{without_attributes:,} of the {len(entities):,} new {side} have no "
+                            f"row in the {side} table, so they were scored from the unknown "
+                            "buckets alone")
     report.counts = {"test_rows": len(frame), "scored_rows": int(usable.sum()),
                      f"new_{side}": len(entities),
+                     f"new_{side}_without_attributes": without_attributes,
                      f"new_{side}_with_relevant": int(sum(len(r) > 0 for r in relevant))}
     report.verdicts = _verdicts(report.rows, ks[0])
     return report
+
+
+def _count_without_attributes(test: InteractionData, side: str, entities: np.ndarray) -> int:
+    """Return how many new entities have no row, or only empty values, in the test data's table."""
+    table = test.user_attributes if side == "users" else test.interest_attributes
+    if not len(table.columns):
+        return len(entities)
+    return int(table.reindex(entities.astype(object)).isna().all(axis=1).sum())
 
 
 def _new_entity_scores(recommender, test: InteractionData, side: str,

@@ -205,6 +205,8 @@ def _verdicts(rows: list[dict], k: int) -> list[str]:
                 continue
             better = ours < theirs if lower_is_better else ours > theirs
             word = "beats" if better else "does NOT beat"
+            if f"{ours:.4f}" == f"{theirs:.4f}":
+                word = "ties with"
             verdicts.append(f"{MODEL_NAME} {word} {row['model']} on {metric.upper()}: "
                             f"{ours:.4f} against {theirs:.4f}")
     return verdicts

@@ -956,6 +956,8 @@ class Recommender:
         if not used:
             raise ConfigError(f"the model uses none of the given {kind} attributes "
                               f"{sorted(attributes)}; give at least one of {sorted(columns)}")
+        for name, value in used.items():
+            _check_number(kind, name, columns[name].kind, value)
         ids, weights = space.encode_attributes(used)
 
         def shown(name: str, value: object) -> str:
@@ -1093,7 +1095,7 @@ class Recommender:
         """Return the settings training used where the config left them to defaults (None)."""
         config = self.train_config
         used = {"l2": config.l2_for(self._trainer_name())}
-        if config.objective == "mse":
+        if self._trainer_name() != "als":
             backend = config.effective_backend if self.model_config.kind == "mf" else "torch"
             used.update(backend=backend, optimizer=config.optimizer_for(backend),
                         learning_rate=self.metrics.get("learning_rate",
@@ -1178,3 +1180,18 @@ class Recommender:
         if not all(math.isfinite(float(t.abs().max())) for t in contents.weights.values() if t.numel()):
             raise BundleError(f"{path}: the weights hold NaN or infinite values; retrain the model")
         return recommender.to(device) if torch.device(device).type != "cpu" else recommender
+
+
+def _check_number(kind: str, name: str, column_kind: str, value: object) -> None:
+    """Raise ConfigError when a numeric or 0/1 column's value is not a number (empty means missing)."""
+    if column_kind not in ("numeric", "flag") or value is None or str(value).strip() == "":
+        return
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ConfigError(f"{kind} attribute {name!r} is numeric, got {value!r}; give a finite "
+                          "number, or an empty value for missing")
+    if column_kind == "flag" and number not in (0.0, 1.0):
+        raise ConfigError(f"{kind} attribute {name!r} is a 0/1 flag, got {value!r}; give 0 or 1")
