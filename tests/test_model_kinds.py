@@ -500,3 +500,12 @@ def test_cold_evaluation_needs_attribute_rows(cold_split):
     bare = dataclasses.replace(test, user_attributes=pd.DataFrame())
     with pytest.raises(ConfigError, match="put users.csv beside the test frequency.csv"):
         evaluate_cold_start(model, bare, "users")
+
+
+def test_squared_score_sum_matches_grid(fitted: adrec.Recommender):
+    model = fitted.model
+    users, interests = torch.arange(0, model.n_users, 3), torch.arange(0, model.n_interests, 2)
+    with torch.no_grad():
+        expected = float(model.score_all(users)[:, interests].double().pow(2).sum())
+        assert float(model.squared_score_sum(users, interests)) == pytest.approx(expected,
+                                                                                 rel=1e-4)

@@ -50,6 +50,23 @@ class MatrixFactorization(nn.Module):
                       + self.global_mean)
         return scores
 
+    # Rows per side that the implicit loss of the PyTorch trainer draws per step.
+    grid_rows = 4096
+
+    def squared_score_sum(self, users: torch.Tensor, interests: torch.Tensor) -> torch.Tensor:
+        """Return the sum of squared scores over every pair of ``users`` and ``interests``.
+
+        With biases a score is ``[p_u, b_u + mu, 1] . [q_i, 1, b_i]``, so the sum over
+        the grid is the element-wise product of the two sides' Gram matrices, summed.
+        """
+        left, right = self.user_embedding(users), self.interest_embedding(interests)
+        if self.use_bias:
+            user_biases = self.user_bias(users) + self.global_mean
+            interest_biases = self.interest_bias(interests)
+            left = torch.cat([left, user_biases, torch.ones_like(user_biases)], dim=1)
+            right = torch.cat([right, torch.ones_like(interest_biases), interest_biases], dim=1)
+        return ((left.T @ left) * (right.T @ right)).sum()
+
     def score_all(self, users: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """Score every interest for each user in ``users``; returns shape (batch, n_interests).
 

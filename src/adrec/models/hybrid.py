@@ -13,7 +13,7 @@ class HybridFactorization(TowerModel):
     With attributes on both sides this is a factorization machine restricted to
     user-interest interactions: every user attribute value meets every interest
     attribute value through the dot product. A user who is not in the training
-    data is scored from the attribute part of the user tower alone.
+    data is scored from the attribute part of the user tower plus the mean ID part.
     """
 
     # The Gram matrices make a grid of any size cheap, so the implicit loss can take many rows.

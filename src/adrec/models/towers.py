@@ -75,8 +75,9 @@ class Tower(nn.Module):
         """Return the attribute part of the vectors and biases for feature matrices (rows, slots)."""
         n_features = self.feature_embedding.num_embeddings
         if torch.is_grad_enabled() and len(ids) * n_features <= DENSE_FEATURE_CELLS:
-            # A row-by-feature weight matrix times the table: on CPU the backward of this
-            # product is about ten times faster than embedding_bag's.
+            # A row-by-feature weight matrix times the table: on CPU, for MovieLens's 1,682
+            # interests and 60 features, the backward of this product was 8 times faster
+            # than embedding_bag's.
             matrix = torch.zeros(len(ids), n_features, device=ids.device, dtype=weights.dtype)
             matrix.scatter_add_(1, ids, weights)
             table = self.feature_embedding.weight if self.feature_bias is None else \
