@@ -53,6 +53,7 @@ class Tower(nn.Module):
             self.register_buffer("feature_ids", torch.as_tensor(ids, dtype=torch.int64))
             self.register_buffer("feature_weights", torch.as_tensor(weights, dtype=torch.float32))
         self._cache: tuple | None = None
+        self._mean: tuple | None = None
         self._penalty: tuple | None = None
 
     def reset_parameters(self, init_std: float, generator: torch.Generator) -> None:
@@ -99,14 +100,26 @@ class Tower(nn.Module):
         """Return the vectors and biases of rows the model has not seen, from their features.
 
         The unknown ID part is taken at its expected value, the mean over the
-        known rows: ID embeddings are free to share a common offset, which the
-        attribute part alone would miss.
+        known rows. ID embeddings can share a common offset, which the attribute
+        part alone would miss.
         """
         vectors, biases = self.from_features(ids, weights)
-        vectors = vectors + self.embedding.weight.mean(dim=0)
-        if self.bias is not None:
-            biases = biases + self.bias.weight.mean()
-        return vectors, biases
+        mean_vector, mean_bias = self._mean_id_part()
+        return vectors + mean_vector, biases + mean_bias
+
+    def _mean_id_part(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the mean ID embedding and bias, kept between calls until the weights change."""
+        # A served model answers each new-user request with this mean, so it is computed once.
+        weights = [self.embedding.weight] + ([self.bias.weight] if self.bias is not None else [])
+        version = tuple((weight.data_ptr(), weight._version) for weight in weights)
+        if self._mean is not None and self._mean[0] == version and not torch.is_grad_enabled():
+            return self._mean[1], self._mean[2]
+        mean_vector = self.embedding.weight.mean(dim=0)
+        mean_bias = self.bias.weight.mean() if self.bias is not None \
+            else torch.zeros((), device=mean_vector.device)
+        if not torch.is_grad_enabled():
+            self._mean = (version, mean_vector, mean_bias)
+        return mean_vector, mean_bias
 
     def id_part(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the ID embeddings and biases of ``rows``."""

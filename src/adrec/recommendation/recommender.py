@@ -1183,7 +1183,7 @@ class Recommender:
 
 
 def _check_number(kind: str, name: str, column_kind: str, value: object) -> None:
-    """Raise ConfigError when a numeric or 0/1 column's value is not a number (empty means missing)."""
+    """Raise ConfigError when a numeric or 0/1 column's value is not a number; an empty value passes."""
     if column_kind not in ("numeric", "flag") or value is None or str(value).strip() == "":
         return
     try:
